@@ -1,0 +1,157 @@
+//! Admin API request and response bodies (`/api/v1/…`).
+//!
+//! Request bodies refuse unknown fields: a misspelt setting is a 400 with
+//! the field named, never silently ignored.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tenant::{ClientAuthMethod, ClientRegistration, Environment, Role, Tenant};
+use crate::validation::ValidationReport;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every API error: a stable `code` to quote to support, words for a person,
+/// and the offending field when there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The current document on a 409, so the client can show what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<Tenant>>,
+    /// The validation report on a 422 for a FHIR base that failed validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Box<ValidationReport>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub id: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantUpdate {
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FhirBaseInput {
+    pub url: String,
+    pub environment: Environment,
+    #[serde(default)]
+    pub department: String,
+    pub client: ClientRegistration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    pub url: String,
+    #[serde(default = "default_auth")]
+    pub auth_method: ClientAuthMethod,
+}
+
+fn default_auth() -> ClientAuthMethod {
+    ClientAuthMethod::ClientSecretBasic
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantList {
+    pub tenants: Vec<Tenant>,
+}
+
+/// `GET /api/v1/me`: who is signed in, and the CSRF token a browser session
+/// must send back in `X-CSRF-Token` on every mutating call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub subject: String,
+    #[serde(flatten)]
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleName {
+    PlatformAdmin,
+    TenantAdmin,
+}
+
+/// Builds a [`Role`] from the flat `role` + `tenant_id` request fields.
+pub fn role_from(name: RoleName, tenant_id: Option<String>) -> Result<Role, &'static str> {
+    match (name, tenant_id) {
+        (RoleName::PlatformAdmin, None) => Ok(Role::PlatformAdmin),
+        (RoleName::PlatformAdmin, Some(_)) => Err("A platform admin is not tied to a tenant; leave tenant_id out."),
+        (RoleName::TenantAdmin, Some(t)) => Ok(Role::TenantAdmin { tenant_id: t }),
+        (RoleName::TenantAdmin, None) => Err("A tenant admin needs the tenant_id of their tenant."),
+    }
+}
+
+/// `POST /api/v1/tokens` (platform admin): mint an automation token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiToken {
+    pub label: String,
+    pub role: RoleName,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedSecret {
+    /// Shown once; only its SHA-256 is stored.
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// `POST /api/v1/login-links` (platform admin): a one-time portal sign-in link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLoginLink {
+    pub subject: String,
+    pub role: RoleName,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let e = serde_json::from_str::<NewTenant>(r#"{"id":"a1","display_name":"A","colour":"red"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        let e = serde_json::from_str::<FhirBaseInput>(
+            r#"{"url":"https://x","environment":"test","client":{"client_id":"c","auth_method":"client_secret_basic","secret":"s"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field `secret`"), "{e}");
+    }
+
+    #[test]
+    fn environment_and_role_spellings() {
+        let f: FhirBaseInput = serde_json::from_str(
+            r#"{"url":"https://x","environment":"production","client":{"client_id":"c","auth_method":"private_key_jwt"}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.environment, Environment::Production);
+        let t: NewApiToken = serde_json::from_str(r#"{"label":"ci","role":"tenant_admin","tenant_id":"t1"}"#).unwrap();
+        assert_eq!(role_from(t.role, t.tenant_id), Ok(Role::TenantAdmin { tenant_id: "t1".into() }));
+        assert!(role_from(RoleName::TenantAdmin, None).is_err());
+        assert!(serde_json::from_str::<Environment>(r#""staging""#).is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! The one place where FHIR base URLs (the SMART `iss`) are normalised.
+//!
+//! Configuration and launch both call [`normalize_fhir_base`], so the string
+//! an admin saves and the `iss` an EHR sends compare equal byte for byte.
+
+use url::{Host, Url};
+
+/// KV keys are at most 512 bytes; leave room for the key prefix.
+pub const MAX_URL_LEN: usize = 400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlProblem {
+    Empty,
+    TooLong,
+    NotAUrl,
+    NotHttps,
+    HttpOnlyForLoopbackInDev,
+    HasQuery,
+    HasFragment,
+    HasCredentials,
+}
+
+impl UrlProblem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            UrlProblem::Empty => "url_empty",
+            UrlProblem::TooLong => "url_too_long",
+            UrlProblem::NotAUrl => "url_invalid",
+            UrlProblem::NotHttps => "url_not_https",
+            UrlProblem::HttpOnlyForLoopbackInDev => "url_http_not_allowed",
+            UrlProblem::HasQuery => "url_has_query",
+            UrlProblem::HasFragment => "url_has_fragment",
+            UrlProblem::HasCredentials => "url_has_credentials",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            UrlProblem::Empty => "Enter the FHIR base URL.".into(),
+            UrlProblem::TooLong => format!("The URL is longer than {MAX_URL_LEN} characters."),
+            UrlProblem::NotAUrl => {
+                "This is not a valid URL. It should look like https://fhir.example.org/r4/<tenant-id>.".into()
+            }
+            UrlProblem::NotHttps => "The FHIR base URL must start with https://.".into(),
+            UrlProblem::HttpOnlyForLoopbackInDev => {
+                "Plain http:// is only allowed for 127.0.0.1 or localhost in dev mode; use https://.".into()
+            }
+            UrlProblem::HasQuery => "Remove the query (the part from '?'): a FHIR base URL has none.".into(),
+            UrlProblem::HasFragment => "Remove the fragment (the part from '#'): a FHIR base URL has none.".into(),
+            UrlProblem::HasCredentials => "Remove the user name or password from the URL.".into(),
+        }
+    }
+}
+
+/// Normalises a FHIR base URL: https only (http only for loopback when
+/// `dev_mode`), no query, fragment or credentials, lowercase scheme and host,
+/// default port dropped, no trailing slash.
+pub fn normalize_fhir_base(input: &str, dev_mode: bool) -> Result<String, UrlProblem> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(UrlProblem::Empty);
+    }
+    if input.len() > MAX_URL_LEN {
+        return Err(UrlProblem::TooLong);
+    }
+    let url = Url::parse(input).map_err(|_| UrlProblem::NotAUrl)?;
+    match url.scheme() {
+        "https" => {}
+        "http" if dev_mode && is_loopback(&url) => {}
+        "http" if dev_mode => return Err(UrlProblem::HttpOnlyForLoopbackInDev),
+        "http" => return Err(UrlProblem::NotHttps),
+        _ => return Err(UrlProblem::NotAUrl),
+    }
+    if url.host().is_none() {
+        return Err(UrlProblem::NotAUrl);
+    }
+    if url.query().is_some() {
+        return Err(UrlProblem::HasQuery);
+    }
+    if url.fragment().is_some() {
+        return Err(UrlProblem::HasFragment);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlProblem::HasCredentials);
+    }
+    // `Url` already lowercases scheme and host and drops a default port.
+    let mut out = url.as_str().to_string();
+    while out.ends_with('/') {
+        out.pop();
+    }
+    if out.len() > MAX_URL_LEN {
+        return Err(UrlProblem::TooLong);
+    }
+    Ok(out)
+}
+
+/// Whether a URL an EHR advertises (authorize, token, jwks) is acceptable:
+/// https, or loopback http in dev mode.
+pub fn is_acceptable_endpoint(url: &str, dev_mode: bool) -> bool {
+    match Url::parse(url) {
+        Ok(u) => u.scheme() == "https" || (dev_mode && u.scheme() == "http" && is_loopback(&u)),
+        Err(_) => false,
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d == "localhost",
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(input: &str) -> String {
+        normalize_fhir_base(input, false).unwrap()
+    }
+
+    #[test]
+    fn lowercases_scheme_and_host_keeps_path_case() {
+        assert_eq!(
+            ok("HTTPS://FHIR-EHR-Code.Cerner.COM/r4/EC2458f2"),
+            "https://fhir-ehr-code.cerner.com/r4/EC2458f2"
+        );
+    }
+
+    #[test]
+    fn drops_default_port_keeps_others() {
+        assert_eq!(ok("https://ehr.example.org:443/r4"), "https://ehr.example.org/r4");
+        assert_eq!(ok("https://ehr.example.org:8443/r4"), "https://ehr.example.org:8443/r4");
+    }
+
+    #[test]
+    fn strips_trailing_slashes() {
+        assert_eq!(ok("https://ehr.example.org/r4/abc/"), "https://ehr.example.org/r4/abc");
+        assert_eq!(ok("https://ehr.example.org/r4/abc//"), "https://ehr.example.org/r4/abc");
+        assert_eq!(ok("https://ehr.example.org/"), "https://ehr.example.org");
+        assert_eq!(ok("  https://ehr.example.org/r4  "), "https://ehr.example.org/r4");
+    }
+
+    #[test]
+    fn same_iss_spelled_differently_normalises_equal() {
+        let a = ok("https://EHR.example.org:443/r4/t1/");
+        let b = ok("https://ehr.example.org/r4/t1");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn refuses_http_outside_dev_and_non_loopback_in_dev() {
+        assert_eq!(normalize_fhir_base("http://ehr.example.org/r4", false), Err(UrlProblem::NotHttps));
+        assert_eq!(
+            normalize_fhir_base("http://ehr.example.org/r4", true),
+            Err(UrlProblem::HttpOnlyForLoopbackInDev)
+        );
+        assert_eq!(normalize_fhir_base("http://127.0.0.1:8790/r4", false), Err(UrlProblem::NotHttps));
+        assert_eq!(
+            normalize_fhir_base("http://127.0.0.1:8790/r4/", true).unwrap(),
+            "http://127.0.0.1:8790/r4"
+        );
+        assert_eq!(
+            normalize_fhir_base("http://LOCALHOST:8790/r4", true).unwrap(),
+            "http://localhost:8790/r4"
+        );
+        assert!(normalize_fhir_base("http://[::1]:8790/r4", true).is_ok());
+    }
+
+    #[test]
+    fn refuses_query_fragment_credentials_and_junk() {
+        assert_eq!(normalize_fhir_base("https://e.org/r4?x=1", false), Err(UrlProblem::HasQuery));
+        assert_eq!(normalize_fhir_base("https://e.org/r4?", false), Err(UrlProblem::HasQuery));
+        assert_eq!(normalize_fhir_base("https://e.org/r4#a", false), Err(UrlProblem::HasFragment));
+        assert_eq!(normalize_fhir_base("https://u:p@e.org/r4", false), Err(UrlProblem::HasCredentials));
+        assert_eq!(normalize_fhir_base("", false), Err(UrlProblem::Empty));
+        assert_eq!(normalize_fhir_base("not a url", false), Err(UrlProblem::NotAUrl));
+        assert_eq!(normalize_fhir_base("ftp://e.org/r4", false), Err(UrlProblem::NotAUrl));
+        assert_eq!(normalize_fhir_base("javascript:alert(1)", false), Err(UrlProblem::NotAUrl));
+        let long = format!("https://e.org/{}", "a".repeat(MAX_URL_LEN));
+        assert_eq!(normalize_fhir_base(&long, false), Err(UrlProblem::TooLong));
+    }
+
+    #[test]
+    fn endpoint_rule_matches_base_rule() {
+        assert!(is_acceptable_endpoint("https://auth.example.org/token", false));
+        assert!(!is_acceptable_endpoint("http://auth.example.org/token", true));
+        assert!(is_acceptable_endpoint("http://127.0.0.1:8790/token", true));
+        assert!(!is_acceptable_endpoint("http://127.0.0.1:8790/token", false));
+        assert!(!is_acceptable_endpoint("nonsense", true));
+    }
+}

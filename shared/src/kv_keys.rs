@@ -1,0 +1,23 @@
+//! The KV key schema. Every key the gateway reads or writes is built here,
+//! so the README's table and the code cannot drift apart.
+
+/// The published tenant document (JSON [`crate::tenant::Tenant`]).
+pub fn tenant(tenant_id: &str) -> String {
+    format!("tenant:{tenant_id}")
+}
+
+/// The launch index: normalised FHIR base (the SMART `iss`) →
+/// [`crate::tenant::IssEntry`]. A launch resolves its `iss` with this one read.
+pub fn iss(normalized_fhir_base: &str) -> String {
+    format!("iss:{normalized_fhir_base}")
+}
+
+/// A portal session, by SHA-256 (hex) of the cookie value. Has a KV expiry.
+pub fn session(token_sha256_hex: &str) -> String {
+    format!("session:{token_sha256_hex}")
+}
+
+/// An automation API token, by SHA-256 (hex) of the bearer value.
+pub fn api_token(token_sha256_hex: &str) -> String {
+    format!("apitoken:{token_sha256_hex}")
+}

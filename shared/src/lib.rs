@@ -1,0 +1,14 @@
+//! Types and rules shared by the gateway, the portal and the tests.
+//!
+//! Pure Rust, no I/O: everything here compiles for the host and for wasm32,
+//! and most of the project's unit tests live next to it.
+
+pub mod api;
+pub mod audit;
+pub mod fhir_url;
+pub mod ids;
+pub mod integration;
+pub mod kv_keys;
+pub mod smart;
+pub mod tenant;
+pub mod validation;
