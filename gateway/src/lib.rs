@@ -1,1 +1,93 @@
+//! Visitgate gateway: one Cloudflare Worker for SMART launch, patient links,
+//! the admin API and the admin portal.
+//!
+//! Routing and I/O live here and in `api/`, `storage/`; the rules they
+//! apply live in the `shared` crate so they test on the host.
 
+pub mod api;
+pub mod auth;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod pages;
+pub mod portal;
+pub mod storage;
+pub mod validate;
+
+use error::{Error, Result};
+use worker::{event, Context, Env, Method, Request, Response};
+
+pub use storage::config::ConfigStoreObject;
+
+/// What every handler needs to know about this deployment and request.
+pub struct Ctx {
+    pub env: Env,
+    /// `DEV_MODE = "true"`: http FHIR bases on loopback are allowed.
+    pub dev_mode: bool,
+    /// Dev mode on a loopback host: cookies go without `Secure`.
+    pub loopback_dev: bool,
+    /// Public origin (`PUBLIC_ORIGIN`, else the request's own).
+    pub origin: String,
+    /// SHA-256 (hex) of the platform-admin bootstrap token (secret `ADMIN_TOKEN_SHA256`).
+    pub admin_token_sha256: Option<String>,
+}
+
+impl Ctx {
+    fn new(env: Env, req: &Request) -> Result<Self> {
+        let var = |name: &str| env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty());
+        let secret = |name: &str| env.secret(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty());
+        let url = req.url()?;
+        let dev_mode = var("DEV_MODE").is_some_and(|v| v == "true");
+        let host = url.host_str().unwrap_or_default();
+        let loopback_dev = dev_mode && matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+        let origin = var("PUBLIC_ORIGIN").unwrap_or_else(|| url.origin().ascii_serialization());
+        let admin_token_sha256 = secret("ADMIN_TOKEN_SHA256").or_else(|| var("ADMIN_TOKEN_SHA256")).map(|s| s.to_lowercase());
+        Ok(Ctx { env, dev_mode, loopback_dev, origin, admin_token_sha256 })
+    }
+}
+
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+pub fn now_iso() -> String {
+    js_sys::Date::new_0().to_iso_string().into()
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let path = req.path();
+    let api = path.starts_with("/api/");
+    let result = match Ctx::new(env, &req) {
+        Ok(ctx) => route(req, &ctx, &path).await,
+        Err(e) => Err(e),
+    };
+    Ok(match result {
+        Ok(resp) => resp,
+        Err(err) if api => http::api_error(&err),
+        Err(err) => pages::error_page(&err),
+    })
+}
+
+async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
+    match (req.method(), path) {
+        (Method::Get | Method::Head, "/healthz") => {
+            http::json(200, &serde_json::json!({ "status": "ok", "service": "visitgate", "version": env!("CARGO_PKG_VERSION") }))
+        }
+        (_, p) if p.starts_with("/api/v1/") => api::handle(req, ctx, &p["/api/v1/".len()..]).await,
+        (_, p) if p.starts_with("/api/") => Err(Error::not_found("This API version")),
+        (Method::Get, "/admin/login") => auth::login(&req, ctx).await,
+        (Method::Get | Method::Head, "/admin") => {
+            let mut resp = Response::empty()?.with_status(308);
+            resp.headers_mut().set("location", "/admin/")?;
+            Ok(resp)
+        }
+        (Method::Get | Method::Head, p) if p.starts_with("/admin/") => portal::serve(req, ctx, p).await,
+        (Method::Get | Method::Head, "/") => {
+            let mut resp = Response::empty()?.with_status(302);
+            resp.headers_mut().set("location", "/admin/")?;
+            Ok(resp)
+        }
+        _ => Err(Error::not_found("This page")),
+    }
+}

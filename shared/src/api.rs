@@ -108,7 +108,8 @@ pub struct NewApiToken {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuedSecret {
     /// Shown once; only its SHA-256 is stored.
-    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub expires_at: Option<String>,

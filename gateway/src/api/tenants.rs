@@ -1,0 +1,131 @@
+//! Tenants: list, create, read, rename, delete; integration records; audit.
+
+use serde_json::Map;
+use shared::api::{NewTenant, TenantList, TenantUpdate};
+use shared::integration::integration_records as build_records;
+use shared::tenant::{Tenant, SCHEMA_VERSION};
+use worker::{Request, Response};
+
+use super::if_match;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::http::{id_param, json, no_content, read_json};
+use crate::storage::config::ConfigStore;
+use crate::Ctx;
+
+/// A tenant with its ETag, the version the next write must state.
+pub fn tenant_response(status: u16, tenant: &Tenant) -> Result<Response> {
+    let mut resp = json(status, tenant)?;
+    resp.headers_mut().set("etag", &tenant.etag())?;
+    Ok(resp)
+}
+
+pub fn display_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(Error::bad_request("invalid_display_name", "Enter a name of 1–120 characters.").field("display_name"));
+    }
+    Ok(name.to_string())
+}
+
+pub async fn list(ctx: &Ctx, who: &Principal) -> Result<Response> {
+    let mut tenants = ConfigStore::new(&ctx.env)?.list().await?;
+    tenants.retain(|t| who.role.may_access(&t.id));
+    json(200, &TenantList { tenants })
+}
+
+pub async fn create(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Response> {
+    who.require_platform()?;
+    let body: NewTenant = read_json(req).await?;
+    let id = id_param(&body.id, "id")?.to_string();
+    let now = crate::now_iso();
+    let tenant = Tenant {
+        schema_version: SCHEMA_VERSION,
+        id,
+        display_name: display_name(&body.display_name)?,
+        fhir_bases: vec![],
+        version: 1,
+        created_at: now.clone(),
+        updated_at: now,
+        updated_by: who.subject.clone(),
+        extra: Map::new(),
+    };
+    let saved = ConfigStore::new(&ctx.env)?.create(tenant).await?;
+    let mut resp = tenant_response(201, &saved)?;
+    resp.headers_mut().set("location", &format!("/api/v1/tenants/{}", saved.id))?;
+    Ok(resp)
+}
+
+/// Reads a tenant the caller may access, from the authoritative store.
+pub async fn load(ctx: &Ctx, who: &Principal, id: &str) -> Result<Tenant> {
+    let id = id_param(id, "tenant")?;
+    who.require_tenant(id)?;
+    ConfigStore::new(&ctx.env)?.get(id).await
+}
+
+/// Loads the tenant a write is based on and refuses a stale `If-Match` early,
+/// before any slow work; the store checks again when it commits.
+pub async fn load_for_write(req: &Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<(Tenant, u64)> {
+    let tenant = load(ctx, who, id).await?;
+    let expected = if_match(req)?;
+    if tenant.version != expected {
+        return Err(Error::conflict(tenant));
+    }
+    Ok((tenant, expected))
+}
+
+pub fn stamp(tenant: &mut Tenant, who: &Principal) {
+    tenant.updated_at = crate::now_iso();
+    tenant.updated_by = who.subject.clone();
+}
+
+pub async fn get(ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    tenant_response(200, &load(ctx, who, id).await?)
+}
+
+pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let (mut tenant, expected) = load_for_write(req, ctx, who, id).await?;
+    let body: TenantUpdate = read_json(req).await?;
+    tenant.display_name = display_name(&body.display_name)?;
+    stamp(&mut tenant, who);
+    let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "tenant.update").await?;
+    tenant_response(200, &saved)
+}
+
+pub async fn delete(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let id = id_param(id, "tenant")?;
+    who.require_tenant(id)?;
+    who.require_platform()?;
+    let expected = if_match(req)?;
+    ConfigStore::new(&ctx.env)?.delete(id, expected, &who.subject, &crate::now_iso()).await?;
+    no_content()
+}
+
+fn query(req: &Request, key: &str) -> Result<Option<String>> {
+    Ok(req.url()?.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()))
+}
+
+pub async fn integration_records(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let tenant = load(ctx, who, id).await?;
+    let mut resp = json(200, &build_records(&ctx.origin, &tenant))?;
+    if query(req, "download")?.is_some_and(|v| v == "1" || v == "true") {
+        resp.headers_mut().set(
+            "content-disposition",
+            &format!("attachment; filename=\"visitgate-{}-integration-records.json\"", tenant.id),
+        )?;
+    }
+    Ok(resp)
+}
+
+pub async fn audit(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let id = id_param(id, "tenant")?;
+    who.require_tenant(id)?;
+    let limit = match query(req, "limit")? {
+        None => 100,
+        Some(v) => v.parse::<u32>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
+            Error::bad_request("invalid_limit", "limit must be a number from 1 to 500.").field("limit")
+        })?,
+    };
+    let entries = ConfigStore::new(&ctx.env)?.audit(id, limit).await?;
+    json(200, &serde_json::json!({ "entries": entries }))
+}

@@ -1,0 +1,118 @@
+//! Request and response plumbing shared by every route.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use shared::api::MAX_BODY_BYTES;
+use worker::{Headers, Request, Response};
+
+use crate::error::{Error, Result};
+
+/// Reads a JSON body: at most 64 KiB, `application/json`, and unknown or
+/// missing fields named in the error.
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T> {
+    let ct = req.headers().get("content-type")?.unwrap_or_default();
+    if !ct.to_ascii_lowercase().starts_with("application/json") {
+        return Err(Error::new(415, "unsupported_media_type", "Send the body as JSON with Content-Type: application/json."));
+    }
+    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    parse_json(&bytes)
+}
+
+fn too_large() -> Error {
+    Error::new(413, "body_too_large", format!("The request body is larger than {} KiB.", MAX_BODY_BYTES / 1024))
+}
+
+/// Maps serde's error to `{code, message, field}`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let text = e.to_string();
+        let quoted = text.split('`').nth(1).map(str::to_string);
+        let clean = text.split(" at line ").next().unwrap_or(&text).to_string();
+        match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                Error::bad_request("malformed_json", format!("The body is not valid JSON ({text})."))
+            }
+            _ if text.starts_with("unknown field") => {
+                let mut err = Error::bad_request("unknown_field", format!("{clean}."));
+                if let Some(f) = quoted {
+                    err = err.field(f);
+                }
+                err
+            }
+            _ if text.starts_with("missing field") => {
+                let mut err = Error::bad_request("missing_field", format!("{clean}."));
+                if let Some(f) = quoted {
+                    err = err.field(f);
+                }
+                err
+            }
+            _ => Error::bad_request("invalid_value", format!("{clean}.")),
+        }
+    })
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
+    let body = serde_json::to_string(value)?;
+    let headers = api_headers();
+    headers.set("content-type", "application/json; charset=utf-8")?;
+    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+}
+
+pub fn no_content() -> Result<Response> {
+    Ok(Response::empty()?.with_status(204).with_headers(api_headers()))
+}
+
+/// Headers every API answer carries: never cached, never sniffed or framed.
+pub fn api_headers() -> Headers {
+    let h = Headers::new();
+    let _ = h.set("cache-control", "no-store");
+    let _ = h.set("x-content-type-options", "nosniff");
+    let _ = h.set("x-frame-options", "DENY");
+    let _ = h.set("referrer-policy", "no-referrer");
+    h
+}
+
+pub fn api_error(err: &Error) -> Response {
+    let body = serde_json::to_string(&err.body).unwrap_or_else(|_| "{\"code\":\"internal\"}".into());
+    let headers = api_headers();
+    let _ = headers.set("content-type", "application/json; charset=utf-8");
+    Response::ok(body).map(|r| r.with_status(err.status).with_headers(headers)).unwrap_or_else(|_| fallback())
+}
+
+fn fallback() -> Response {
+    Response::error("internal", 500).expect("a plain response can always be built")
+}
+
+/// A path parameter that must be an id; odd characters are a 400, not a miss.
+pub fn id_param<'a>(value: &'a str, what: &str) -> Result<&'a str> {
+    if shared::ids::is_valid_id(value) {
+        Ok(value)
+    } else {
+        Err(Error::bad_request("invalid_id", format!("The {what} id is not valid. {}", shared::ids::ID_RULE)).field(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::api::NewTenant;
+
+    #[test]
+    fn serde_errors_name_the_field() {
+        let e = parse_json::<NewTenant>(br#"{"id":"a1","display_name":"A","x":1}"#).unwrap_err();
+        assert_eq!((e.status, e.body.code.as_str(), e.body.field.as_deref()), (400, "unknown_field", Some("x")));
+        let e = parse_json::<NewTenant>(br#"{"id":"a1"}"#).unwrap_err();
+        assert_eq!((e.body.code.as_str(), e.body.field.as_deref()), ("missing_field", Some("display_name")));
+        let e = parse_json::<NewTenant>(b"{nope").unwrap_err();
+        assert_eq!(e.body.code, "malformed_json");
+        let e = parse_json::<NewTenant>(br#"{"id":5,"display_name":"A"}"#).unwrap_err();
+        assert_eq!(e.body.code, "invalid_value");
+    }
+}

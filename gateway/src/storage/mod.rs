@@ -1,0 +1,4 @@
+//! Where state lives: the config writer (a Durable Object) and KV.
+
+pub mod config;
+pub mod kv;

@@ -1,0 +1,149 @@
+//! Every HTTP call the portal makes, and nothing else.
+//!
+//! The admin API is served by the same origin as the portal, so requests use
+//! relative paths and send the session cookie (`credentials: same-origin`).
+//! Mutating calls carry the CSRF token from `GET /api/v1/me` in
+//! `X-CSRF-Token`.
+
+use gloo_net::http::{RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use shared::api::{ApiError, Me, TenantList};
+use shared::tenant::Tenant;
+use web_sys::RequestCredentials;
+
+const ME: &str = "/api/v1/me";
+const LOGOUT: &str = "/api/v1/logout";
+const TENANTS: &str = "/api/v1/tenants";
+
+/// A call that did not give the portal what it asked for, in the words the
+/// page shows: a sentence for a person and a short `code` they can quote to
+/// support. API errors keep the gateway's own code; failures that never
+/// reached the API get codes of their own (`network_error`, `http_<status>`,
+/// `bad_response`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+impl Failure {
+    fn network(err: gloo_net::Error) -> Self {
+        Failure {
+            code: "network_error".into(),
+            message: format!("Could not reach the Visitgate server ({err}). Check your connection and try again."),
+        }
+    }
+
+    /// A non-success answer: the API's own `ApiError` when the body is one,
+    /// otherwise a code made from the status (e.g. a proxy's HTML 502 page).
+    pub fn from_response(status: u16, status_text: &str, body: &str) -> Self {
+        match serde_json::from_str::<ApiError>(body) {
+            Ok(e) => Failure { code: e.code, message: e.message },
+            Err(_) => {
+                let text = if status_text.is_empty() { String::new() } else { format!(" {status_text}") };
+                Failure {
+                    code: format!("http_{status}"),
+                    message: format!("The server answered {status}{text} instead of an API response."),
+                }
+            }
+        }
+    }
+
+    /// A success status whose body is not what this portal version expects.
+    pub fn bad_body(err: &serde_json::Error) -> Self {
+        Failure {
+            code: "bad_response".into(),
+            message: format!("The server's answer could not be read ({err}). Reload the page; the portal may be out of date."),
+        }
+    }
+}
+
+/// Parses a success body (kept apart from the fetch so it can be tested on the host).
+pub fn parse_body<T: DeserializeOwned>(body: &str) -> Result<T, Failure> {
+    serde_json::from_str(body).map_err(|e| Failure::bad_body(&e))
+}
+
+fn request(builder: RequestBuilder) -> RequestBuilder {
+    builder
+        .credentials(RequestCredentials::SameOrigin)
+        .header("Accept", "application/json")
+}
+
+async fn body_text(resp: &Response) -> Result<String, Failure> {
+    resp.text().await.map_err(Failure::network)
+}
+
+async fn failure(resp: Response) -> Failure {
+    let body = resp.text().await.unwrap_or_default();
+    Failure::from_response(resp.status(), &resp.status_text(), &body)
+}
+
+async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, Failure> {
+    if resp.ok() {
+        parse_body(&body_text(&resp).await?)
+    } else {
+        Err(failure(resp).await)
+    }
+}
+
+/// `GET /api/v1/me`: `Ok(None)` when nobody is signed in (401).
+pub async fn me() -> Result<Option<Me>, Failure> {
+    let resp = request(gloo_net::http::Request::get(ME)).send().await.map_err(Failure::network)?;
+    if resp.status() == 401 {
+        return Ok(None);
+    }
+    read_json(resp).await.map(Some)
+}
+
+/// `POST /api/v1/logout`. A 401 means the session is already gone, which is
+/// what the caller wanted.
+pub async fn logout(csrf_token: Option<String>) -> Result<(), Failure> {
+    let mut builder = request(gloo_net::http::Request::post(LOGOUT));
+    if let Some(token) = &csrf_token {
+        builder = builder.header("X-CSRF-Token", token);
+    }
+    let resp = builder.send().await.map_err(Failure::network)?;
+    if resp.ok() || resp.status() == 401 {
+        Ok(())
+    } else {
+        Err(failure(resp).await)
+    }
+}
+
+/// `GET /api/v1/tenants`: the tenants the caller may see.
+pub async fn tenants() -> Result<Vec<Tenant>, Failure> {
+    let resp = request(gloo_net::http::Request::get(TENANTS)).send().await.map_err(Failure::network)?;
+    read_json::<TenantList>(resp).await.map(|l| l.tenants)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::tenant::Role;
+
+    #[test]
+    fn api_errors_keep_their_code() {
+        let f = Failure::from_response(403, "Forbidden", r#"{"code":"csrf_mismatch","message":"Reload the page."}"#);
+        assert_eq!(f, Failure { code: "csrf_mismatch".into(), message: "Reload the page.".into() });
+    }
+
+    #[test]
+    fn non_api_errors_get_a_status_code() {
+        let f = Failure::from_response(404, "File not found", "<html>nope</html>");
+        assert_eq!(f.code, "http_404");
+        assert!(f.message.contains("404 File not found"), "{}", f.message);
+        assert_eq!(Failure::from_response(502, "", "").code, "http_502");
+    }
+
+    #[test]
+    fn me_and_tenant_list_bodies_parse() {
+        let me: Me = parse_body(r#"{"subject":"ana@example.org","role":"tenant_admin","tenant_id":"t1","csrf_token":"c"}"#).unwrap();
+        assert_eq!(me.role, Role::TenantAdmin { tenant_id: "t1".into() });
+        assert_eq!(me.csrf_token.as_deref(), Some("c"));
+        let me: Me = parse_body(r#"{"subject":"root","role":"platform_admin"}"#).unwrap();
+        assert_eq!(me.role, Role::PlatformAdmin);
+        let list: TenantList = parse_body(r#"{"tenants":[]}"#).unwrap();
+        assert!(list.tenants.is_empty());
+        assert_eq!(parse_body::<TenantList>("[]").unwrap_err().code, "bad_response");
+    }
+}

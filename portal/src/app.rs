@@ -1,0 +1,62 @@
+//! The page: a header with the signed-in user, and the main content chosen
+//! by what `GET /api/v1/me` answered.
+
+use leptos::prelude::*;
+use shared::api::Me;
+
+use crate::api::{self, Failure};
+use crate::views::session::SessionBar;
+use crate::views::status::{ErrorPanel, Loading, SignedOutPanel};
+use crate::views::tenants::Tenants;
+
+/// What the page is showing, derived from `/me` and the sign-out button.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Loading,
+    SignedIn(Me),
+    SignedOut,
+    Failed(Failure),
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let me = LocalResource::new(api::me);
+    let signed_out = RwSignal::new(false);
+    let phase = Memo::new(move |_| {
+        if signed_out.get() {
+            return Phase::SignedOut;
+        }
+        match me.get() {
+            None => Phase::Loading,
+            Some(Ok(Some(me))) => Phase::SignedIn(me),
+            Some(Ok(None)) => Phase::SignedOut,
+            Some(Err(f)) => Phase::Failed(f),
+        }
+    });
+    let retry = Callback::new(move |()| {
+        me.set(None);
+        me.refetch();
+    });
+    let on_signed_out = Callback::new(move |()| signed_out.set(true));
+
+    view! {
+        <header class="site-header">
+            <h1>"Visitgate admin"</h1>
+            {move || match phase.get() {
+                Phase::SignedIn(me) => Some(view! { <SessionBar me on_signed_out/> }),
+                _ => None,
+            }}
+        </header>
+        <main id="main" class="content">
+            {move || match phase.get() {
+                Phase::Loading => view! { <Loading/> }.into_any(),
+                Phase::SignedIn(_) => view! { <Tenants/> }.into_any(),
+                Phase::SignedOut => view! { <SignedOutPanel/> }.into_any(),
+                Phase::Failed(failure) => view! {
+                    <ErrorPanel title="The portal could not check your sign-in" failure on_retry=retry/>
+                }
+                .into_any(),
+            }}
+        </main>
+    }
+}

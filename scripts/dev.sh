@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make dev`: builds everything, then runs the gateway (wrangler dev, state in
+# .dev/state) and the stand-ins on their fixed ports, creates the demo tenant
+# and prints a one-time admin sign-in link. Ctrl-C stops everything.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$VISITGATE_ROOT"
+bash scripts/tools.sh
+bash scripts/build.sh
+
+mkdir -p .dev
+if [ ! -s .dev/admin-token ]; then
+  node -e "process.stdout.write(require('crypto').randomBytes(32).toString('base64url'))" > .dev/admin-token
+  chmod 600 .dev/admin-token
+fi
+sha=$(node -e "process.stdout.write(require('crypto').createHash('sha256').update(require('fs').readFileSync('.dev/admin-token','utf8').trim()).digest('hex'))")
+cat > .dev.vars <<VARS
+DEV_MODE=true
+ADMIN_TOKEN_SHA256=$sha
+VARS
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "stopped."
+}
+trap cleanup INT TERM EXIT
+
+setsid node tests/standins/ehr-sandbox.mjs --port 8790 &
+pids+=($!)
+VISITGATE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port 8787 --persist-to .dev/state \
+  --show-interactive-dev-session=false --log-level warn &
+pids+=($!)
+
+node scripts/dev-seed.mjs http://127.0.0.1:8787 http://127.0.0.1:8790 "$(cat .dev/admin-token)"
+wait -n "${pids[@]}"

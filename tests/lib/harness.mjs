@@ -1,0 +1,143 @@
+// Starts the real gateway (wrangler dev → workerd, local KV / Durable
+// Objects) on free ports with a fresh state directory, plus the stand-ins,
+// and stops all of it again, also when a test fails.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEhrSandbox } from '../standins/ehr-sandbox.mjs';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForHealth(url, timeoutMs = 60_000, alive = () => true) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    if (!alive()) throw new Error('the gateway process exited before it became ready');
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = e.cause?.code ?? e.message;
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  throw new Error(`gateway at ${url} not ready after ${timeoutMs} ms (${last})`);
+}
+
+/** fetch wrapper for the admin API: JSON in, `{status, headers, body}` out. */
+export function apiClient(base, token) {
+  return async (method, path, body, headers = {}) => {
+    const h = { ...headers };
+    if (token && !('authorization' in h)) h.authorization = `Bearer ${token}`;
+    if (h.authorization === null) delete h.authorization;
+    let payload;
+    if (body !== undefined) {
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+      if (!('content-type' in h)) h['content-type'] = 'application/json';
+    }
+    const r = await fetch(`${base}${path}`, { method, headers: h, body: payload, redirect: 'manual' });
+    const text = await r.text();
+    let parsed = text;
+    try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
+    return { status: r.status, headers: r.headers, body: parsed, text };
+  };
+}
+
+const running = new Set();
+process.on('exit', () => { for (const p of running) killGroup(p); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+function killGroup(child, signal = 'SIGTERM') {
+  try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+}
+
+/**
+ * Starts gateway + EHR sandbox. Returns helpers and `stop()`.
+ * The gateway runs on a built bundle (VISITGATE_SKIP_BUILD=1): `make test`
+ * builds once before the suites run.
+ */
+export async function startStack({ sandboxSlowMs = 8000 } = {}) {
+  const tmpRoot = join(ROOT, 'tests', '.tmp');
+  mkdirSync(tmpRoot, { recursive: true });
+  const dir = mkdtempSync(join(tmpRoot, 'run-'));
+  const adminToken = randomBytes(32).toString('base64url');
+  const sha = createHash('sha256').update(adminToken).digest('hex');
+  const sandbox = await startEhrSandbox({ port: 0, slowMs: sandboxSlowMs });
+  const port = await freePort();
+  const inspector = await freePort();
+  const args = [
+    'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false', '--log-level', 'warn',
+    '--var', 'DEV_MODE:true', '--var', `ADMIN_TOKEN_SHA256:${sha}`,
+  ];
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
+    cwd: ROOT,
+    detached: true, // own process group: stop() takes workerd down with it
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+      VISITGATE_SKIP_BUILD: '1',
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      NO_COLOR: '1',
+    },
+  });
+  running.add(child);
+  let output = '';
+  let exited = false;
+  child.stdout.on('data', d => { output += d; });
+  child.stderr.on('data', d => { output += d; });
+  child.on('exit', () => { exited = true; running.delete(child); });
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    await sandbox.close();
+    if (!exited) {
+      const gone = new Promise(r => child.once('exit', r));
+      killGroup(child);
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await gone;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitForHealth(url, 90_000, () => !exited);
+  } catch (e) {
+    await stop();
+    throw new Error(`${e.message}\n--- wrangler output ---\n${output}`);
+  }
+  return {
+    url,
+    adminToken,
+    sandbox,
+    api: apiClient(url, adminToken),
+    logs: () => output,
+    stop,
+  };
+}
+
+/** Mints an API token for a role via the platform token. */
+export async function mintToken(stack, role, tenantId) {
+  const r = await stack.api('POST', '/api/v1/tokens', { label: `test-${role}-${tenantId ?? 'all'}`, role, ...(tenantId ? { tenant_id: tenantId } : {}) });
+  if (r.status !== 201) throw new Error(`minting a token failed: ${r.status} ${r.text}`);
+  return r.body.token;
+}
