@@ -28,8 +28,16 @@ have_bindgen="$("$wasm_bindgen" --version | awk '{print $2}')"
   || die "wasm-bindgen on PATH is $have_bindgen, but the workspace pins wasm-bindgen =$want_bindgen; install: cargo install wasm-bindgen-cli --version $want_bindgen"
 [ -x "$wasm_opt" ] \
   || die "$wasm_opt not found: run 'npm install' in $root (binaryen from npm; do not use Debian's binaryen)"
-rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
-  || die "the wasm32-unknown-unknown target is missing: rustup target add wasm32-unknown-unknown"
+if command -v rustup >/dev/null 2>&1; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || die "the wasm32-unknown-unknown target is missing: rustup target add wasm32-unknown-unknown"
+fi
+
+# The workspace profile has `strip = true`, which also drops the wasm
+# `target_features` section wasm-bindgen reads to see which features (e.g.
+# reference types) it may use. Strip only debug info here; wasm-opt removes
+# the rest below.
+export CARGO_PROFILE_RELEASE_STRIP="${CARGO_PROFILE_RELEASE_STRIP:-debuginfo}"
 
 echo "build-portal: cargo build (release, wasm32)" >&2
 cargo build --release --target wasm32-unknown-unknown -p portal
@@ -48,6 +56,7 @@ echo "build-portal: wasm-opt -Oz" >&2
 "$wasm_opt" -Oz \
   --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
+  --strip-debug --strip-producers --strip-target-features \
   "$out/portal_bg.wasm" -o "$out/portal_bg.wasm"
 
 cp -R "$root/portal/static/." "$out/"

@@ -27,8 +27,8 @@ pub async fn serve(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
     headers.set("x-frame-options", "DENY")?;
     headers.set("x-content-type-options", "nosniff")?;
     headers.set("referrer-policy", "no-referrer")?;
-    if !last.contains('.') || last == "index.html" {
-        headers.set("cache-control", "no-cache")?;
-    }
+    // File names carry no content hash: revalidate, so a new portal.js never
+    // meets an old portal_bg.wasm after a deploy.
+    headers.set("cache-control", "no-cache")?;
     Ok(resp.with_headers(headers))
 }

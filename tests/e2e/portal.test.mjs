@@ -1,0 +1,88 @@
+// The portal in real headless Chromium against the real gateway: sign in
+// with a one-time link, see the tenants, sign out; no console errors (CSP
+// included) and no serious accessibility violations.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/harness.mjs';
+import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
+import { fhirBase } from '../standins/ehr-sandbox.mjs';
+
+let stack;
+let browser;
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function loginUrl(role = 'platform_admin', tenant_id) {
+  const r = await stack.api('POST', '/api/v1/login-links', { subject: 'pat.admin@example.org', role, ...(tenant_id ? { tenant_id } : {}) });
+  assert.equal(r.status, 201, r.text);
+  return r.body.url;
+}
+
+test('signed out, the portal says how to sign in', async () => {
+  const page = await browser.newPage();
+  const problems = watchConsole(page);
+  await page.goto(`${stack.url}/admin/`);
+  await page.getByRole('heading', { level: 1 }).waitFor();
+  await page.getByText(/one-time sign-in link/i).waitFor();
+  const violations = await axeViolations(page);
+  assert.deepEqual(violations, []);
+  // The 401 from /api/v1/me is expected and logged by the browser as a failed resource.
+  assert.deepEqual(problems.filter(p => !/401/.test(p)), []);
+  await page.close();
+});
+
+test('a login link signs in; tenants are listed; sign out ends the session', async () => {
+  await stack.api('POST', '/api/v1/tenants', { id: 'st-mary', display_name: 'St Mary Clinic' });
+  await stack.api('POST', '/api/v1/tenants/st-mary/fhir-bases', {
+    url: fhirBase(stack.sandbox.url, 'good'), environment: 'test', department: 'Virtual care',
+    client: { client_id: 'c1', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET' },
+  }, { 'if-match': '"v1"' });
+  await stack.api('POST', '/api/v1/tenants', { id: 'lakeside', display_name: 'Lakeside Hospital' });
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(await loginUrl());
+  assert.equal(new URL(page.url()).pathname, '/admin/');
+  const table = page.getByRole('table', { name: /tenants/i });
+  await table.waitFor();
+  const rows = table.getByRole('row');
+  await page.getByRole('rowheader', { name: 'St Mary Clinic' }).waitFor();
+  assert.equal(await rows.count(), 3, 'header + two tenants');
+  const stMary = page.getByRole('row', { name: /St Mary Clinic/ });
+  assert.match(await stMary.innerText(), /st-mary\s+1\s+0\s+2/);
+  await page.getByText('pat.admin@example.org').waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+
+  // Keyboard only: Tab reaches the sign-out button, Enter presses it.
+  let focused = '';
+  for (let i = 0; i < 10 && !/sign out/i.test(focused); i++) {
+    await page.keyboard.press('Tab');
+    focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+  }
+  assert.match(focused, /sign out/i);
+  await page.keyboard.press('Enter');
+  await page.getByText(/one-time sign-in link/i).waitFor();
+  const cookies = await context.cookies();
+  assert.ok(!cookies.some(c => c.name === 'vg_session' && c.value), 'session cookie cleared');
+  assert.deepEqual(problems.filter(p => !/401/.test(p)), []);
+
+  await page.reload();
+  await page.getByText(/one-time sign-in link/i).waitFor();
+  await context.close();
+});
+
+test('a tenant admin sees only their tenant', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(await loginUrl('tenant_admin', 'lakeside'));
+  await page.getByRole('rowheader', { name: 'Lakeside Hospital' }).waitFor();
+  assert.equal(await page.getByRole('rowheader', { name: 'St Mary Clinic' }).count(), 0);
+  await context.close();
+});
