@@ -5,8 +5,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import {
+  createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, verify as cryptoVerify,
+} from 'node:crypto';
 
-import { startEhrSandbox, TENANTS, fhirBase } from './ehr-sandbox.mjs';
+import {
+  startEhrSandbox, TENANTS, fhirBase, DEMO, SENSITIVE_VALUES, SERVER_TENANTS, INSUFFICIENT_SCOPES,
+} from './ehr-sandbox.mjs';
 
 const SLOW_MS = 300;
 const fixture = JSON.parse(readFileSync(
@@ -148,7 +154,8 @@ test('slow: waits slowMs without blocking other requests', async () => {
 });
 
 test('unknown paths and tenants 404 with OperationOutcome; wrong method 405', async () => {
-  for (const path of ['/nope', `/r4/00000000-0000-4000-8000-000000000000/metadata`, `/r4/${TENANTS.good}/Patient/1`]) {
+  for (const path of ['/nope', `/r4/00000000-0000-4000-8000-000000000000/metadata`, `/r4/${TENANTS.good}/Observation/1`,
+    `/r4/${TENANTS.nos256}/Patient/1`]) {
     const res = await fetch(sandbox.url + path);
     assert.equal(res.status, 404, path);
     assert.equal((await res.json()).resourceType, 'OperationOutcome');
@@ -159,7 +166,7 @@ test('unknown paths and tenants 404 with OperationOutcome; wrong method 405', as
   await res.body?.cancel();
 });
 
-test('index page lists every base; /jwk is an empty key set', async () => {
+test('index page lists every base; /jwk is one RS256 key with a kid', async () => {
   const res = await fetch(`${sandbox.url}/`);
   assert.match(res.headers.get('content-type'), /^text\/html\b/);
   const page = await res.text();
@@ -167,7 +174,11 @@ test('index page lists every base; /jwk is an empty key set', async () => {
     assert.ok(page.includes(fhirBase(sandbox.url, name)), name);
     assert.ok(page.includes(`<b>${name}</b>`), name);
   }
-  assert.deepEqual(await getJson(`${sandbox.url}/jwk`, /^application\/json\b/), { keys: [] });
+  const { keys } = await getJson(`${sandbox.url}/jwk`, /^application\/json\b/);
+  assert.equal(keys.length, 1);
+  assert.deepEqual(Object.keys(keys[0]).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
+  assert.equal(keys[0].kty, 'RSA');
+  assert.equal(keys[0].alg, 'RS256');
 });
 
 test('request log records requests (not its own) and can be cleared', async () => {
@@ -230,4 +241,630 @@ test('CLI prints READY and exits on SIGTERM', async () => {
   assert.equal(code, 0);
   assert.equal(signal, null);
   assert.equal(out, `${ready}\n`, 'exactly one line on stdout');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Authorization server + FHIR server (good, good2, good3, good4)
+// ---------------------------------------------------------------------------------------------
+
+const SCOPE = 'launch openid fhirUser user/Patient.read user/Practitioner.read user/Encounter.read '
+  + 'user/Appointment.read user/Appointment.write';
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const REDIRECT = 'https://gateway.test/launch/callback';
+
+const b64url = (data) => Buffer.from(data).toString('base64url');
+const decodePart = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+
+function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+// The test's own JWT signer, independent of the sandbox's (ES* signatures are r||s in JWS).
+function signJwt(header, payload, key) {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+  const hash = { ES384: 'sha384', RS384: 'sha384', RS256: 'sha256' }[header.alg];
+  const signature = cryptoSign(hash, Buffer.from(input), header.alg.startsWith('ES') ? { key, dsaEncoding: 'ieee-p1363' } : key);
+  return `${input}.${b64url(signature)}`;
+}
+
+function verifyRs256(token, jwk) {
+  const [h, p, s] = token.split('.');
+  return cryptoVerify('sha256', Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(s, 'base64url'));
+}
+
+async function sandboxPost(path, body) {
+  const res = await fetch(`${sandbox.url}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function registerClient(body) {
+  const r = await sandboxPost('/_sandbox/clients', body);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return body;
+}
+
+let clientSeq = 0;
+const basicClient = () => registerClient({
+  client_id: `basic-${++clientSeq}`, redirect_uri: REDIRECT, auth_method: 'client_secret_basic', client_secret: `s3cret:${clientSeq}`,
+});
+
+async function newLaunch(body = {}) {
+  const r = await sandboxPost('/_sandbox/launches', { tenant: 'good', ...body });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** GET authorize without following the redirect: { status, location (URL|null), text }. */
+async function authorize(name, params) {
+  const smart = await getSmart(name);
+  const url = `${smart.authorization_endpoint}?${new URLSearchParams(params)}`;
+  const res = await fetch(url, { redirect: 'manual' });
+  const location = res.headers.get('location');
+  return { status: res.status, location: location && new URL(location), text: await res.text() };
+}
+
+function authorizeParams(name, client, launch, { verifier, challenge } = pkce(), extra = {}) {
+  return {
+    params: {
+      response_type: 'code', client_id: client.client_id, redirect_uri: client.redirect_uri, launch: launch.launch,
+      scope: SCOPE, state: randomBytes(8).toString('hex'), aud: fhirBase(sandbox.url, name), nonce: randomBytes(8).toString('hex'),
+      code_challenge: challenge, code_challenge_method: 'S256', ...extra,
+    },
+    verifier,
+  };
+}
+
+/** POST token; `auth`: {basic: client} or {assertion: jwt}. */
+async function tokenRequest(name, form, auth = {}) {
+  const smart = await getSmart(name);
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (auth.basic) headers.authorization = `Basic ${Buffer.from(`${auth.basic.client_id}:${auth.basic.client_secret}`).toString('base64')}`;
+  const body = new URLSearchParams({ ...form, ...(auth.assertion ? { client_assertion_type: JWT_BEARER, client_assertion: auth.assertion } : {}) });
+  const res = await fetch(smart.token_endpoint, { method: 'POST', headers, body });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+/** authorize + token with a client_secret_basic client; returns { token, code, verifier, params }. */
+async function launchAndToken({ name = 'good', client, launchBody = {}, extra = {} } = {}) {
+  client ??= await basicClient();
+  const launch = await newLaunch({ tenant: name, ...launchBody });
+  const { params, verifier } = authorizeParams(name, client, launch, undefined, extra);
+  const a = await authorize(name, params);
+  assert.equal(a.status, 302, a.text);
+  assert.equal(a.location.searchParams.get('state'), params.state);
+  const code = a.location.searchParams.get('code');
+  assert.ok(code, a.location.href);
+  const t = await tokenRequest(name, { grant_type: 'authorization_code', code, redirect_uri: client.redirect_uri, code_verifier: verifier }, { basic: client });
+  return { t, client, launch, params, verifier, code };
+}
+
+async function fhirGet(name, path, token, headers = {}) {
+  const res = await fetch(`${fhirBase(sandbox.url, name)}/${path}`, {
+    headers: { accept: 'application/fhir+json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+async function fhirPatch(name, path, token, ops, headers = {}) {
+  const res = await fetch(`${fhirBase(sandbox.url, name)}/${path}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json-patch+json', ...headers },
+    body: typeof ops === 'string' ? ops : JSON.stringify(ops),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+const storedAppointment = (id) => getJson(`${sandbox.url}/_sandbox/appointments/${id}`, /^application\/fhir\+json\b/);
+
+test('demo data: ids per tenant, sensitive values, Oracle-shaped video appointments', async () => {
+  assert.deepEqual(SERVER_TENANTS, ['good', 'good2', 'good3', 'good4']);
+  const all = SERVER_TENANTS.flatMap((n) => Object.values(DEMO[n].appointments));
+  assert.equal(new Set(all).size, all.length, 'appointment ids distinct across tenants');
+  for (const v of ['Featherstone', '1957-04-19', '(816) 555-0142', '+18165550142']) assert.ok(SENSITIVE_VALUES.includes(v), v);
+  assert.ok(SENSITIVE_VALUES.every((v) => typeof v === 'string' && v.length >= 5));
+
+  const rooms = async (id) => (await storedAppointment(id)).contained.map((c) => c.type[0].text);
+  assert.deepEqual(await rooms(DEMO.good.appointments.video1), ['Patient Virtual Meeting Room', 'Provider Virtual Meeting Room']);
+  assert.deepEqual(await rooms(DEMO.good.appointments.video2), ['Provider Virtual Meeting Room', 'Patient Virtual Meeting Room']);
+  const v1 = await storedAppointment(DEMO.good.appointments.video1);
+  assert.equal(v1.status, 'booked');
+  assert.equal(v1.serviceType[0].text, 'Video Visit');
+  assert.deepEqual(v1.participant.map((p) => p.actor.reference).filter((r) => r.startsWith('#')),
+    v1.contained.map((c) => `#${c.id}`));
+  assert.ok(v1.participant.some((p) => p.actor.reference === `Patient/${DEMO.good.patient}`));
+  assert.ok(v1.participant.some((p) => p.actor.reference === `Practitioner/${DEMO.good.practitioner}`));
+  // Soon, or (late in the UTC day) pulled back to stay on today's date.
+  const lead = Date.parse(v1.start) - Date.now();
+  assert.ok(lead <= 20 * 60_000 && lead > -130 * 60_000, v1.start);
+  assert.equal((await storedAppointment(DEMO.good.appointments.inPerson)).contained, undefined);
+  assert.equal((await storedAppointment(DEMO.good.appointments.cancelled)).status, 'cancelled');
+  assert.equal((await fetch(`${sandbox.url}/_sandbox/appointments/999`)).status, 404);
+});
+
+test('client_secret_basic: authorize → token → FHIR reads; id_token verifies against /jwk', async () => {
+  const { t, client, params } = await launchAndToken();
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  assert.equal(t.headers.get('cache-control'), 'no-store');
+  const b = t.body;
+  assert.deepEqual(Object.keys(b), ['access_token', 'token_type', 'expires_in', 'scope', 'id_token', 'patient', 'encounter',
+    'fhirContext', 'need_patient_banner', 'smart_style_url', 'tenant', 'user']);
+  assert.equal(b.token_type, 'Bearer');
+  assert.equal(b.expires_in, 570);
+  assert.equal(b.scope, SCOPE);
+  assert.equal(b.patient, DEMO.good.patient);
+  assert.equal(b.encounter, DEMO.good.encounter);
+  assert.deepEqual(b.fhirContext, [{ reference: `Appointment/${DEMO.good.appointments.video1}` }]);
+  assert.equal(b.need_patient_banner, false);
+  assert.equal(b.smart_style_url, `${sandbox.url}/style.json`);
+  assert.equal(b.tenant, TENANTS.good);
+  assert.equal(b.user, DEMO.good.practitioner);
+
+  const smart = await getSmart('good');
+  const { keys } = await getJson(smart.jwks_uri, /^application\/json\b/);
+  const [h, p] = b.id_token.split('.');
+  const header = decodePart(h);
+  const claims = decodePart(p);
+  assert.deepEqual(header, { alg: 'RS256', typ: 'JWT', kid: keys[0].kid });
+  assert.ok(verifyRs256(b.id_token, keys[0]));
+  assert.equal(claims.iss, smart.issuer);
+  assert.equal(claims.iss, `${sandbox.url}/tenants/${TENANTS.good}`);
+  assert.equal(claims.sub, DEMO.good.practitioner);
+  assert.equal(claims.aud, client.client_id);
+  assert.equal(claims.nonce, params.nonce);
+  assert.equal(claims.fhirUser, `${fhirBase(sandbox.url, 'good')}/Practitioner/${DEMO.good.practitioner}`);
+  assert.equal(claims.name, DEMO.good.names.practitioner);
+  assert.equal(claims.exp - claims.iat, 600);
+
+  for (const path of [`Patient/${b.patient}`, `Encounter/${b.encounter}`, `Appointment/${DEMO.good.appointments.video1}`, `Practitioner/${b.user}`]) {
+    const r = await fhirGet('good', path, b.access_token);
+    assert.equal(r.status, 200, path);
+    assert.match(r.headers.get('content-type'), /^application\/fhir\+json\b/);
+    assert.equal(`${r.body.resourceType}/${r.body.id}`, path);
+    assert.equal(r.headers.get('etag'), `W/"${r.body.meta.versionId}"`);
+    assert.ok(r.body.meta.lastUpdated);
+  }
+  const enc = await fhirGet('good', `Encounter/${b.encounter}`, b.access_token);
+  assert.deepEqual(enc.body.appointment, [{ reference: `Appointment/${DEMO.good.appointments.video1}` }]);
+  const missing = await fhirGet('good', 'Patient/0000', b.access_token);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.resourceType, 'OperationOutcome');
+
+  // No token, a wrong one, or this tenant's token on another tenant: 401.
+  for (const [name, token] of [['good', undefined], ['good', 'nope'], ['good2', b.access_token]]) {
+    const r = await fhirGet(name, `Patient/${DEMO[name].patient}`, token);
+    assert.equal(r.status, 401, `${name} ${token}`);
+    assert.equal(r.body.resourceType, 'OperationOutcome');
+    assert.match(r.headers.get('www-authenticate'), /^Bearer /);
+  }
+});
+
+test('launch context: encounter (no fhirContext) and none (patient only); other tenants', async () => {
+  const enc = (await launchAndToken({ launchBody: { encounter: DEMO.good.encounters.video2, context: 'encounter' } })).t.body;
+  assert.equal(enc.patient, DEMO.good.patients.video2);
+  assert.equal(enc.encounter, DEMO.good.encounters.video2);
+  assert.equal(enc.fhirContext, undefined);
+  const none = (await launchAndToken({ launchBody: { appointment: DEMO.good.appointments.video2, context: 'none' } })).t.body;
+  assert.equal(none.patient, DEMO.good.patients.video2);
+  assert.equal(none.encounter, undefined);
+  assert.equal(none.fhirContext, undefined);
+  const g2 = (await launchAndToken({ name: 'good2' })).t.body;
+  assert.equal(g2.tenant, TENANTS.good2);
+  assert.equal(g2.patient, DEMO.good2.patient);
+  assert.equal((await fhirGet('good2', `Appointment/${DEMO.good2.appointments.video1}`, g2.access_token)).status, 200);
+  // The ids are per tenant.
+  assert.equal((await fhirGet('good2', `Appointment/${DEMO.good.appointments.video1}`, g2.access_token)).status, 404);
+});
+
+test('good4: id_token signed by the single key without kid at /jwk/single', async () => {
+  const smart = await getSmart('good4');
+  assert.equal(smart.jwks_uri, `${sandbox.url}/jwk/single`);
+  const { keys } = await getJson(smart.jwks_uri, /^application\/json\b/);
+  assert.equal(keys.length, 1);
+  assert.equal(keys[0].kid, undefined);
+  const { t } = await launchAndToken({ name: 'good4' });
+  const header = decodePart(t.body.id_token.split('.')[0]);
+  assert.deepEqual(header, { alg: 'RS256', typ: 'JWT' });
+  assert.ok(verifyRs256(t.body.id_token, keys[0]));
+  const main = (await getJson(`${sandbox.url}/jwk`, /^application\/json\b/)).keys[0];
+  assert.ok(!verifyRs256(t.body.id_token, main));
+  assert.equal(decodePart(t.body.id_token.split('.')[1]).iss, smart.issuer);
+});
+
+test('private_key_jwt (ES384): assertion checks, jti replay, JWKS cached', async (t) => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const kid = 'test-es384';
+  let jwksFetches = 0;
+  const jwksServer = createServer((req, res) => {
+    jwksFetches++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES384', use: 'sig' }] }));
+  });
+  await new Promise((r) => jwksServer.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => jwksServer.close(r)));
+  const client = await registerClient({
+    client_id: `pkjwt-${randomUUID()}`, redirect_uri: REDIRECT, auth_method: 'private_key_jwt',
+    jwks_url: `http://127.0.0.1:${jwksServer.address().port}/jwks.json`,
+  });
+  const smart = await getSmart('good');
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = (claims = {}, header = {}, key = privateKey) => signJwt({ alg: 'ES384', typ: 'JWT', kid, ...header }, {
+    iss: client.client_id, sub: client.client_id, aud: smart.token_endpoint, exp: now + 240, iat: now, jti: randomUUID(), ...claims,
+  }, key);
+  const codeFor = async () => {
+    const launch = await newLaunch();
+    const { params, verifier } = authorizeParams('good', client, launch);
+    const a = await authorize('good', params);
+    return { grant_type: 'authorization_code', code: a.location.searchParams.get('code'), redirect_uri: client.redirect_uri, code_verifier: verifier };
+  };
+
+  const first = assertion();
+  const ok = await tokenRequest('good', await codeFor(), { assertion: first });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal((await fhirGet('good', `Patient/${ok.body.patient}`, ok.body.access_token)).status, 200);
+
+  const rejected = async (jwt, pattern) => {
+    const r = await tokenRequest('good', await codeFor(), { assertion: jwt });
+    assert.equal(r.status, 401, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'invalid_client');
+    assert.match(r.body.error_description, pattern);
+  };
+  await rejected(first, /replay/);
+  await rejected(assertion({ aud: `${smart.token_endpoint}/` }), /aud/);
+  await rejected(assertion({ aud: smart.issuer }), /aud/);
+  await rejected(assertion({ exp: now - 60 }), /expired/);
+  await rejected(assertion({ exp: now + 600 }), /5 minutes/);
+  await rejected(assertion({ sub: 'someone-else' }), /sub/);
+  await rejected(assertion({ jti: undefined }), /jti/);
+  await rejected(assertion({}, {}, other.privateKey), /signature/);
+  await rejected(assertion({}, { kid: 'unknown-kid' }), /kid/);
+  await rejected(signJwt({ alg: 'RS256', typ: 'JWT' }, { iss: client.client_id }, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), /alg/);
+  // Without kid in the header every key is tried.
+  assert.equal((await tokenRequest('good', await codeFor(), { assertion: assertion({}, { kid: undefined }) })).status, 200);
+  // One fetch for the first request, one more for the unknown kid (rotation check); otherwise cached.
+  assert.equal(jwksFetches, 2);
+  // A private_key_jwt client cannot use Basic, and no authentication at all is invalid_client.
+  const basic = await tokenRequest('good', await codeFor(), { basic: { client_id: client.client_id, client_secret: 'x' } });
+  assert.equal(basic.status, 401);
+  const none = await tokenRequest('good', { ...(await codeFor()), client_id: client.client_id });
+  assert.equal(none.status, 401);
+  assert.equal(none.body.error, 'invalid_client');
+});
+
+test('token: PKCE failure, code reuse (revokes), wrong redirect_uri, wrong secret', async () => {
+  const client = await basicClient();
+  const codeFor = async () => {
+    const launch = await newLaunch();
+    const { params, verifier } = authorizeParams('good', client, launch);
+    const a = await authorize('good', params);
+    return { grant_type: 'authorization_code', code: a.location.searchParams.get('code'), redirect_uri: client.redirect_uri, code_verifier: verifier };
+  };
+  const pkceFail = await tokenRequest('good', { ...(await codeFor()), code_verifier: pkce().verifier }, { basic: client });
+  assert.equal(pkceFail.status, 400);
+  assert.equal(pkceFail.body.error, 'invalid_grant');
+  assert.match(pkceFail.body.error_description, /PKCE/);
+
+  const form = await codeFor();
+  const first = await tokenRequest('good', form, { basic: client });
+  assert.equal(first.status, 200);
+  const again = await tokenRequest('good', form, { basic: client });
+  assert.equal(again.status, 400);
+  assert.equal(again.body.error, 'invalid_grant');
+  assert.equal((await fhirGet('good', `Patient/${first.body.patient}`, first.body.access_token)).status, 401, 'replay revoked the token');
+
+  const redirectFail = await tokenRequest('good', { ...(await codeFor()), redirect_uri: `${REDIRECT}?x=1` }, { basic: client });
+  assert.equal(redirectFail.body.error, 'invalid_grant');
+  const secretFail = await tokenRequest('good', await codeFor(), { basic: { ...client, client_secret: 'wrong' } });
+  assert.equal(secretFail.status, 401);
+  assert.equal(secretFail.body.error, 'invalid_client');
+  const otherTenant = await tokenRequest('good2', await codeFor(), { basic: client });
+  assert.equal(otherTenant.body.error, 'invalid_grant');
+  const json = await fetch((await getSmart('good')).token_endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(json.status, 400);
+  assert.equal((await json.json()).error, 'invalid_request');
+});
+
+test('authorize: no redirect for unknown client or redirect_uri mismatch; errors redirect otherwise', async () => {
+  const client = await basicClient();
+  const launch = await newLaunch();
+  const base = authorizeParams('good', client, launch).params;
+
+  for (const params of [{ ...base, client_id: 'nobody' }, { ...base, redirect_uri: `${REDIRECT}/other` }]) {
+    const a = await authorize('good', params);
+    assert.equal(a.status, 400);
+    assert.equal(a.location, null);
+  }
+  const expectError = async (params, error, name = 'good') => {
+    const a = await authorize(name, params);
+    assert.equal(a.status, 302, a.text);
+    assert.equal(`${a.location.origin}${a.location.pathname}`, REDIRECT);
+    assert.equal(a.location.searchParams.get('error'), error, a.location.href);
+    assert.ok(a.location.searchParams.get('error_description'));
+    assert.equal(a.location.searchParams.get('code'), null);
+    return a;
+  };
+  const a = await expectError({ ...base, aud: fhirBase(sandbox.url, 'good2') }, 'invalid_request');
+  assert.equal(a.location.searchParams.get('state'), base.state);
+  await expectError({ ...base, aud: `${fhirBase(sandbox.url, 'good')}/` }, 'invalid_request');
+  await expectError({ ...base, code_challenge_method: 'plain' }, 'invalid_request');
+  const { code_challenge: _c, ...noChallenge } = base;
+  await expectError(noChallenge, 'invalid_request');
+  await expectError({ ...base, launch: 'unknown' }, 'invalid_request');
+  await expectError({ ...base, aud: fhirBase(sandbox.url, 'good2') }, 'invalid_request', 'good2'); // launch is good's
+  await expectError({ ...base, response_type: 'token' }, 'unsupported_response_type');
+  await expectError({ ...base, scope: 'openid fhirUser user/Patient.read' }, 'invalid_scope');
+  const { state: _s, ...noState } = base;
+  await expectError(noState, 'invalid_request');
+  // authorize-post works too.
+  const post = await fetch((await getSmart('good')).authorization_endpoint, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(base),
+  });
+  assert.equal(post.status, 302);
+  assert.ok(new URL(post.headers.get('location')).searchParams.get('code'));
+  // Unknown-tenant or non-server tenant authorize: 404.
+  const smart = await getSmart('nos256');
+  assert.equal((await fetch(`${smart.authorization_endpoint}?${new URLSearchParams(base)}`, { redirect: 'manual' })).status, 404);
+});
+
+test('scopes: fewer granted scopes are echoed; missing scope is 403 with the Cerner code', async () => {
+  const grant = 'launch openid fhirUser user/Patient.read';
+  const { t } = await launchAndToken({ launchBody: { scenario: { grant_scopes: grant } } });
+  assert.equal(t.body.scope, grant);
+  assert.equal((await fhirGet('good', `Patient/${t.body.patient}`, t.body.access_token)).status, 200);
+  const denied = await fhirGet('good', `Appointment/${DEMO.good.appointments.video1}`, t.body.access_token);
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.issue[0].code, 'forbidden');
+  assert.equal(denied.body.issue[0].details.coding[0].code, INSUFFICIENT_SCOPES);
+  assert.equal(INSUFFICIENT_SCOPES, 'urn:cerner:error:oauth2:resource-access:insufficient-scopes');
+  const patch = await fhirPatch('good', `Appointment/${DEMO.good.appointments.video1}`, t.body.access_token, [], { 'if-match': 'W/"1"' });
+  assert.equal(patch.status, 403);
+
+  // No openid/fhirUser granted → no id_token.
+  const noId = (await launchAndToken({ launchBody: { scenario: { grant_scopes: 'launch user/Appointment.rs' } } })).t.body;
+  assert.equal(noId.id_token, undefined);
+  // v2 .rs allows read and search but not update.
+  assert.equal((await fhirGet('good', `Appointment/${DEMO.good.appointments.video1}`, noId.access_token)).status, 200);
+  assert.equal((await fhirPatch('good', `Appointment/${DEMO.good.appointments.video1}`, noId.access_token, [], { 'if-match': 'W/"1"' })).status, 403);
+
+  // patient/ scopes reach only the launch patient's records.
+  const pat = (await launchAndToken({ extra: { scope: 'launch patient/Appointment.read patient/Patient.read' } })).t.body;
+  assert.equal((await fhirGet('good', `Appointment/${DEMO.good.appointments.video1}`, pat.access_token)).status, 200);
+  assert.equal((await fhirGet('good', `Appointment/${DEMO.good.appointments.video2}`, pat.access_token)).status, 403);
+  assert.equal((await fhirGet('good', `Patient/${DEMO.good.patients.video2}`, pat.access_token)).status, 403);
+});
+
+test('Appointment search: Oracle parameter rules, date prefixes, searchset Bundle', async () => {
+  const { t } = await launchAndToken({ name: 'good3' });
+  const token = t.body.access_token;
+  const d = DEMO.good3;
+  const v1 = await storedAppointment(d.appointments.video1);
+  const start = Date.parse(v1.start);
+  const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  const search = (query) => fhirGet('good3', `Appointment?${query}`, token);
+  const ids = (bundle) => bundle.entry.map((e) => e.resource.id);
+
+  for (const q of [`patient=${d.patient}`, `date=ge${iso(start)}`, '', `date=ne${iso(start)}&patient=${d.patient}`,
+    `date=ge2026-13-45&patient=${d.patient}`, `date=ge2026-11-23T10:00:00&patient=${d.patient}`]) {
+    const r = await search(q);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.body.resourceType, 'OperationOutcome', q);
+  }
+  const window = `date=ge${iso(start - 60 * 60_000)}&date=lt${iso(start + 3 * 60 * 60_000)}`;
+  const byPractitioner = await search(`${window}&practitioner=${d.practitioner}`);
+  assert.equal(byPractitioner.status, 200);
+  const b = byPractitioner.body;
+  assert.equal(b.resourceType, 'Bundle');
+  assert.equal(b.type, 'searchset');
+  assert.deepEqual(ids(b), [d.appointments.video1, d.appointments.cancelled, d.appointments.video2, d.appointments.inPerson]);
+  assert.equal(b.entry[0].fullUrl, `${fhirBase(sandbox.url, 'good3')}/Appointment/${d.appointments.video1}`);
+  assert.deepEqual(ids((await search(`${window}&patient=Patient/${d.patient}`)).body), [d.appointments.video1, d.appointments.cancelled]);
+  assert.deepEqual(ids((await search(`${window}&patient=${d.patient}&status=booked`)).body), [d.appointments.video1]);
+  assert.deepEqual(ids((await search(`${window}&location=${d.location}&_count=2`)).body), [d.appointments.video1, d.appointments.cancelled]);
+  // A date-only value covers its whole (UTC) day; tomorrow's visit is outside today's.
+  const day = v1.start.slice(0, 10);
+  const sameDay = ids((await search(`date=${day}&patient=${d.patients.video2}`)).body);
+  assert.ok(!sameDay.includes(d.appointments.tomorrow));
+  assert.ok(ids((await search(`date=ge${day}&patient=${d.patients.video2}`)).body).includes(d.appointments.tomorrow));
+  assert.deepEqual(ids((await search(`_id=${d.appointments.inPerson}`)).body), [d.appointments.inPerson]);
+  // The gateway's fallback search for a launch without context: today's UTC date.
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  assert.deepEqual(ids((await search(`date=ge${today}&date=lt${tomorrow}&patient=${d.patient}`)).body),
+    [d.appointments.video1, d.appointments.cancelled]);
+  // Encounter search by patient.
+  const enc = await fhirGet('good3', `Encounter?patient=${d.patient}`, token);
+  assert.deepEqual(ids(enc.body), [d.encounter]);
+  assert.equal((await fhirGet('good3', 'Encounter', token)).status, 400);
+});
+
+test('Appointment PATCH: 412 / 409 / 415 / 422, then the documented write-back bumps the version', async () => {
+  const { t } = await launchAndToken({ name: 'good2' });
+  const token = t.body.access_token;
+  const id = DEMO.good2.appointments.video2; // provider room at index 0
+  const current = (await fhirGet('good2', `Appointment/${id}`, token)).body;
+  const v = current.meta.versionId;
+  const at = (text) => current.contained.findIndex((c) => c.type[0].text === text);
+  const provider = at('Provider Virtual Meeting Room');
+  const patient = at('Patient Virtual Meeting Room');
+  assert.deepEqual([provider, patient], [0, 1]);
+  const ops = [
+    { op: 'replace', path: `/contained/${provider}/telecom/0/value`, value: 'https://visit.test/provider/abc' },
+    { op: 'replace', path: `/contained/${patient}/telecom/0/value`, value: 'https://visit.test/patient/abc' },
+    { op: 'replace', path: `/contained/${provider}/telecom/0/period/start`, value: current.start },
+    { op: 'replace', path: `/contained/${provider}/telecom/0/period/end`, value: current.end },
+  ];
+  const path = `Appointment/${id}`;
+  assert.equal((await fhirPatch('good2', path, token, ops)).status, 412);
+  assert.equal((await fhirPatch('good2', path, token, ops, { 'if-match': `W/"${Number(v) - 1}"` })).status, 409);
+  assert.equal((await fhirPatch('good2', path, token, ops, { 'if-match': `W/"${v}"`, 'content-type': 'application/json' })).status, 415);
+  for (const bad of [
+    [{ op: 'move', from: '/status', path: '/description' }],
+    [{ op: 'replace', path: '/contained/7/telecom/0/value', value: 'x' }],
+    [{ op: 'replace', path: 'contained/0', value: 'x' }],
+    [{ op: 'replace', path: '/meta/versionId', value: '99' }],
+    [{ op: 'replace', path: '/nope', value: 1 }],
+    { op: 'replace', path: '/status', value: 'x' },
+    [],
+  ]) {
+    const r = await fhirPatch('good2', path, token, bad, { 'if-match': `W/"${v}"` });
+    assert.equal(r.status, 422, JSON.stringify(bad));
+    assert.equal(r.body.resourceType, 'OperationOutcome');
+  }
+  const failedTest = await fhirPatch('good2', path, token, [{ op: 'test', path: '/status', value: 'cancelled' }, ...ops], { 'if-match': `W/"${v}"` });
+  assert.equal(failedTest.status, 409);
+  assert.equal((await storedAppointment(id)).meta.versionId, v, 'failed patches change nothing');
+
+  const ok = await fhirPatch('good2', path, token, [{ op: 'test', path: '/status', value: 'booked' }, ...ops], { 'if-match': `W/"${v}"` });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const next = String(Number(v) + 1);
+  assert.equal(ok.body.meta.versionId, next);
+  assert.equal(ok.headers.get('etag'), `W/"${next}"`);
+  const stored = await storedAppointment(id);
+  assert.equal(stored.meta.versionId, next);
+  assert.equal(stored.contained[provider].telecom[0].value, 'https://visit.test/provider/abc');
+  assert.equal(stored.contained[patient].telecom[0].value, 'https://visit.test/patient/abc');
+  assert.equal((await fhirGet('good2', path, token)).headers.get('etag'), `W/"${next}"`);
+  // The old version is now stale; add/remove work.
+  assert.equal((await fhirPatch('good2', path, token, ops, { 'if-match': `W/"${v}"` })).status, 409);
+  const addRemove = await fhirPatch('good2', path, token, [
+    { op: 'add', path: `/contained/${patient}/telecom/-`, value: { system: 'url', value: 'https://visit.test/extra' } },
+    { op: 'remove', path: '/requestedPeriod' },
+  ], { 'if-match': `W/"${next}"` });
+  assert.equal(addRemove.status, 200);
+  assert.equal(addRemove.body.contained[patient].telecom.length, 2);
+  assert.equal(addRemove.body.requestedPeriod, undefined);
+  // Other sandbox instances keep their own data.
+  const fresh = await startEhrSandbox({ port: 0 });
+  try {
+    const r = await fetch(`${fresh.url}/_sandbox/appointments/${id}`).then((x) => x.json());
+    assert.equal(r.meta.versionId, v);
+  } finally {
+    await fresh.close();
+  }
+});
+
+test('scenarios: deny, token_status, token_delay_ms, patch_status', async () => {
+  const client = await basicClient();
+  const denied = await newLaunch({ scenario: { deny: true } });
+  const { params } = authorizeParams('good', client, denied);
+  const a = await authorize('good', params);
+  assert.equal(a.status, 302);
+  assert.equal(a.location.searchParams.get('error'), 'access_denied');
+  assert.ok(a.location.searchParams.get('error_description'));
+  assert.equal(a.location.searchParams.get('state'), params.state);
+
+  const s400 = (await launchAndToken({ client, launchBody: { scenario: { token_status: 400 } } })).t;
+  assert.equal(s400.status, 400);
+  assert.equal(s400.body.error, 'invalid_grant');
+  const s500 = (await launchAndToken({ client, launchBody: { scenario: { token_status: 500 } } })).t;
+  assert.equal(s500.status, 500);
+  const t0 = Date.now();
+  const slow = (await launchAndToken({ client, launchBody: { scenario: { token_delay_ms: 300 } } })).t;
+  assert.equal(slow.status, 200);
+  assert.ok(Date.now() - t0 >= 300);
+
+  const lagging = (await launchAndToken({ client, launchBody: { scenario: { fhir_delay_ms: 200 } } })).t.body;
+  const t1 = Date.now();
+  assert.equal((await fhirGet('good', `Patient/${lagging.patient}`, lagging.access_token)).status, 200);
+  assert.ok(Date.now() - t1 >= 200);
+
+  const locked = (await launchAndToken({ client, launchBody: { scenario: { patch_status: 423 } } })).t.body;
+  const id = DEMO.good.appointments.video1;
+  const v = (await storedAppointment(id)).meta.versionId;
+  const r = await fhirPatch('good', `Appointment/${id}`, locked.access_token,
+    [{ op: 'replace', path: '/contained/0/telecom/0/value', value: 'https://x.test' }], { 'if-match': `W/"${v}"` });
+  assert.equal(r.status, 423);
+
+  for (const scenario of [{ nope: 1 }, { token_status: 418 }, { id_token: 'no_kid' }, { deny: 'yes' }]) {
+    assert.equal((await sandboxPost('/_sandbox/launches', { tenant: 'good', scenario })).status, 400, JSON.stringify(scenario));
+  }
+  for (const tenant of ['nos256', 'nope', undefined]) {
+    assert.equal((await sandboxPost('/_sandbox/launches', { tenant })).status, 400, tenant);
+  }
+  assert.equal((await sandboxPost('/_sandbox/launches', { tenant: 'good', context: 'patient' })).status, 400);
+  assert.equal((await sandboxPost('/_sandbox/clients', { client_id: 'x', redirect_uri: REDIRECT, auth_method: 'client_secret_post', client_secret: 'y' })).status, 400);
+  assert.equal((await sandboxPost('/_sandbox/clients', { client_id: 'x', redirect_uri: 'not a url', auth_method: 'client_secret_basic', client_secret: 'y' })).status, 400);
+});
+
+test('scenarios: id_token tampering changes exactly what it says', async () => {
+  const { keys: [jwk] } = await getJson(`${sandbox.url}/jwk`, /^application\/json\b/);
+  const smart = await getSmart('good');
+  const idToken = async (kind) => {
+    const { t, client, params } = await launchAndToken({ launchBody: kind ? { scenario: { id_token: kind } } : {} });
+    assert.equal(t.status, 200);
+    const [h, p] = t.body.id_token.split('.');
+    return { token: t.body.id_token, header: decodePart(h), claims: decodePart(p), client, params };
+  };
+  const good = await idToken();
+  assert.ok(verifyRs256(good.token, jwk));
+  const now = Math.floor(Date.now() / 1000);
+  const checks = {
+    bad_signature: (x) => { assert.ok(!verifyRs256(x.token, jwk)); assert.equal(x.claims.iss, smart.issuer); },
+    wrong_iss: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.notEqual(x.claims.iss, smart.issuer); assert.equal(x.claims.aud, x.client.client_id); },
+    wrong_aud: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.notEqual(x.claims.aud, x.client.client_id); assert.equal(x.claims.iss, smart.issuer); },
+    expired: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.ok(x.claims.exp < now); },
+    wrong_nonce: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.ok(x.claims.nonce); assert.notEqual(x.claims.nonce, x.params.nonce); },
+    no_fhir_user: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.equal(x.claims.fhirUser, undefined); assert.equal(x.claims.nonce, x.params.nonce); },
+  };
+  for (const [kind, check] of Object.entries(checks)) {
+    const x = await idToken(kind);
+    assert.equal(x.header.kid, jwk.kid, kind);
+    check(x);
+    if (kind !== 'expired') assert.ok(x.claims.exp > now, kind);
+  }
+});
+
+test('request log: start_ms/end_ms tell overlapping requests from sequential ones', async () => {
+  const s = await startEhrSandbox({ port: 0, delayMs: 150 });
+  try {
+    const smart = `${s.url}/r4/${TENANTS.good}/.well-known/smart-configuration`;
+    const meta = `${s.url}/r4/${TENANTS.good}/metadata`;
+    await Promise.all([fetch(smart).then((r) => r.json()), fetch(meta).then((r) => r.json())]);
+    await fetch(smart).then((r) => r.json());
+    await fetch(`${s.url}/_sandbox/appointments/${DEMO.good.appointments.video1}`).then((r) => r.json()); // not logged
+    const log = await fetch(`${s.url}/_sandbox/requests`).then((r) => r.json());
+    assert.equal(log.length, 3);
+    for (const e of log) {
+      assert.ok(Number.isInteger(e.start_ms) && Number.isInteger(e.end_ms), JSON.stringify(e));
+      assert.ok(e.end_ms - e.start_ms >= 150);
+      assert.equal(e.at, new Date(e.start_ms).toISOString());
+      assert.equal(e.status, 200);
+    }
+    const [x, y, z] = log;
+    assert.ok(x.start_ms < y.end_ms && y.start_ms < x.end_ms, 'first two overlap');
+    assert.ok(z.start_ms >= Math.max(x.end_ms, y.end_ms), 'third is sequential');
+  } finally {
+    await s.close();
+  }
+});
+
+test('mini PowerChart: the schedule launches the gateway with iss + launch', async () => {
+  const s = await startEhrSandbox({ port: 0, gatewayUrl: 'http://gateway.test:8787' });
+  try {
+    const page = await fetch(`${s.url}/`).then((r) => r.text());
+    assert.ok(page.includes(DEMO.good.appointments.video1));
+    assert.ok(page.includes('Video Visit'));
+    assert.match(page, /<form method="post" action="\/_sandbox\/launch-now">/);
+    const launchForm = (gateway) => fetch(`${s.url}/_sandbox/launch-now`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ tenant: 'good', appointment: DEMO.good.appointments.video2, context: 'appointment', scenario: '' }),
+    }).then((r) => ({ status: r.status, location: new URL(r.headers.get('location')) }));
+    let r = await launchForm();
+    assert.equal(r.status, 302);
+    assert.equal(`${r.location.origin}${r.location.pathname}`, 'http://gateway.test:8787/launch');
+    assert.equal(r.location.searchParams.get('iss'), `${s.url}/r4/${TENANTS.good}`);
+    assert.ok(r.location.searchParams.get('launch'));
+    s.setGatewayUrl('http://127.0.0.1:9999');
+    r = await launchForm();
+    assert.equal(r.location.origin, 'http://127.0.0.1:9999');
+    const api = await fetch(`${s.url}/_sandbox/launches`, { method: 'POST', body: JSON.stringify({ tenant: 'good2', gateway: 'http://gw.test' }) }).then((x) => x.json());
+    assert.equal(api.launch_url, `http://gw.test/launch?${new URLSearchParams({ iss: `${s.url}/r4/${TENANTS.good2}`, launch: api.launch })}`);
+    assert.equal(api.appointment, DEMO.good2.appointments.video1);
+    assert.equal((await fetch(`${s.url}/style.json`)).status, 200);
+  } finally {
+    await s.close();
+  }
 });

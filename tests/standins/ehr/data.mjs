@@ -1,0 +1,313 @@
+// Demo data for the server tenants (good, good2, good3, good4): practitioners, patients,
+// encounters and appointments shaped like tests/fixtures/oracle-health/appointment-video-visit.json.
+//
+// Ids are fixed and distinct across tenants (a mix-up between tenants shows as a 404), so tests
+// can use DEMO. Appointment times are not: buildStore(now) places them relative to the sandbox's
+// start — read them from GET /_sandbox/appointments/<id> if a test needs them.
+//
+// The patients' identifying values are listed in SENSITIVE_VALUES: tests scan the gateway's
+// storage for them, so they are deliberately unusual strings.
+
+import { TENANTS } from './tenants.mjs';
+
+const MINUTE = 60_000;
+
+// Per tenant: id prefix (Oracle ids are numeric strings), two practitioners (the first one is the
+// clinician who launches), three patients (video1, video2, in-person), one location.
+const PEOPLE = {
+  good: {
+    prefix: '1',
+    location: 'Westport Family Medicine',
+    practitioners: [
+      { given: ['Naomi'], family: 'Achterberg', npi: '1922083342' },
+      { given: ['Rafael'], family: 'Quintero', npi: '1588231907' },
+    ],
+    patients: [
+      { given: ['Rosalind', 'Marguerite'], family: 'Featherstone', gender: 'female', birthDate: '1957-04-19',
+        phone: '(816) 555-0142', email: 'rosalind.featherstone@example.org', mrn: '70114235',
+        line: '1427 Juniper Hollow Rd', city: 'Kansas City', state: 'MO', postalCode: '64113' },
+      { given: ['Desmond'], family: 'Okafor-Lindqvist', gender: 'male', birthDate: '1983-11-02',
+        phone: '913-555-0187', email: 'd.okafor.lindqvist@example.net', mrn: '70114698',
+        line: '88 Wrenfield Court', city: 'Overland Park', state: 'KS', postalCode: '66212' },
+      { given: ['Imogen', 'Beatrix'], family: 'Castellanos', gender: 'female', birthDate: '1996-07-28',
+        phone: '+1 785 555 0164', email: 'imogen.castellanos@example.com', mrn: '70115012',
+        line: '3021 Bramblewood Terrace', city: 'Lawrence', state: 'KS', postalCode: '66046' },
+    ],
+  },
+  good2: {
+    prefix: '2',
+    location: 'Riverside Clinic North',
+    practitioners: [
+      { given: ['Helena'], family: 'Marchetti-Vogel', npi: '1477520163' },
+      { given: ['Samuel'], family: 'Whitacre', npi: '1306958842' },
+    ],
+    patients: [
+      { given: ['Bartholomew', 'Ellis'], family: 'Quennell', gender: 'male', birthDate: '1949-01-30',
+        phone: '(314) 555-0119', email: 'bart.quennell@example.org', mrn: '80221457',
+        line: '512 Sassafras Lane', city: 'St. Louis', state: 'MO', postalCode: '63109' },
+      { given: ['Priyanka'], family: 'Venkataraman-Hale', gender: 'female', birthDate: '1978-09-14',
+        phone: '636-555-0173', email: 'priyanka.vhale@example.net', mrn: '80221903',
+        line: '19 Cobblestone Ridge', city: 'Chesterfield', state: 'MO', postalCode: '63017' },
+      { given: ['Lucius', 'Orrin'], family: 'Abernathy', gender: 'male', birthDate: '2001-03-05',
+        phone: '+1 573 555 0138', email: 'lucius.abernathy@example.com', mrn: '80222240',
+        line: '7740 Heronsgate Drive', city: 'Columbia', state: 'MO', postalCode: '65203' },
+    ],
+  },
+  good3: {
+    prefix: '3',
+    location: 'Lakeshore Internal Medicine',
+    practitioners: [
+      { given: ['Oluwaseun'], family: 'Brightwater', npi: '1649372015' },
+      { given: ['Ingrid'], family: 'Haldorsen', npi: '1730186644' },
+    ],
+    patients: [
+      { given: ['Henrietta', 'Louise'], family: 'Vasquez-Moreau', gender: 'female', birthDate: '1962-12-11',
+        phone: '(312) 555-0156', email: 'henrietta.vm@example.org', mrn: '90330871',
+        line: '2250 Larkspur Avenue', city: 'Chicago', state: 'IL', postalCode: '60614' },
+      { given: ['Thaddeus'], family: 'Nakamura-Blythe', gender: 'male', birthDate: '1990-05-23',
+        phone: '847-555-0191', email: 'thaddeus.nb@example.net', mrn: '90331326',
+        line: '41 Quillmoor Street', city: 'Evanston', state: 'IL', postalCode: '60201' },
+      { given: ['Wilhelmina', 'Rosamund'], family: 'Ostrowski', gender: 'female', birthDate: '1971-08-07',
+        phone: '+1 630 555 0125', email: 'wilhelmina.ostrowski@example.com', mrn: '90331777',
+        line: '963 Thistledown Way', city: 'Naperville', state: 'IL', postalCode: '60540' },
+    ],
+  },
+  good4: {
+    prefix: '4',
+    location: 'Summit Valley Pediatrics & Family',
+    practitioners: [
+      { given: ['Tobias'], family: 'Eckhardt-Saylor', npi: '1851467720' },
+      { given: ['Mireille'], family: 'Dubois-Kane', npi: '1962553108' },
+    ],
+    patients: [
+      { given: ['Cornelius', 'Jasper'], family: 'Adebayo-Fairchild', gender: 'male', birthDate: '1955-06-16',
+        phone: '(303) 555-0148', email: 'cornelius.af@example.org', mrn: '60447092',
+        line: '1608 Aspenglow Circle', city: 'Denver', state: 'CO', postalCode: '80206' },
+      { given: ['Seraphina'], family: 'Lindgren', gender: 'female', birthDate: '1988-02-29',
+        phone: '720-555-0162', email: 'seraphina.lindgren@example.net', mrn: '60447515',
+        line: '275 Marigold Bluff', city: 'Aurora', state: 'CO', postalCode: '80013' },
+      { given: ['Augustin', 'Pierre'], family: 'Delacroix-Pryce', gender: 'male', birthDate: '2004-10-09',
+        phone: '+1 970 555 0133', email: 'augustin.dp@example.com', mrn: '60447968',
+        line: '5 Kestrel Point Road', city: 'Fort Collins', state: 'CO', postalCode: '80521' },
+    ],
+  },
+};
+
+const ids = (prefix) => ({
+  practitioners: [`${prefix}2724066`, `${prefix}2724071`],
+  patients: [`${prefix}2742400`, `${prefix}2742415`, `${prefix}2742433`],
+  location: `${prefix}2216049`,
+  encounters: { video1: `${prefix}7954225`, video2: `${prefix}7954240`, inPerson: `${prefix}7954262` },
+  appointments: {
+    video1: `${prefix}4817571`, video2: `${prefix}4817598`, inPerson: `${prefix}4817603`,
+    cancelled: `${prefix}4817622`, tomorrow: `${prefix}4817650`,
+  },
+});
+
+const digits = (phone) => phone.replace(/\D/g, '').replace(/^1(?=\d{10}$)/, '');
+const patientDisplay = (p) => `${p.family}, ${p.given[0]}${p.given[1] ? ` ${p.given[1][0]}` : ''}`;
+const practitionerDisplay = (p) => `${p.family}, ${p.given[0]} MD`;
+
+/**
+ * Ids of the demo data, per server tenant:
+ * { practitioner, colleague, patient, encounter, location,
+ *   patients: {video1, video2, inPerson}, encounters: {video1, video2, inPerson},
+ *   appointments: {video1, video2, inPerson, cancelled, tomorrow},
+ *   names: {practitioner: 'Achterberg, Naomi MD', patient: 'Featherstone, Rosalind M'} }
+ * `patient`/`encounter` are video1's. video1 has the patient room at contained[0], video2 the
+ * provider room; inPerson has no rooms; cancelled is a cancelled video visit; tomorrow is +24 h.
+ */
+export const DEMO = Object.freeze(Object.fromEntries(Object.entries(PEOPLE).map(([name, t]) => {
+  const i = ids(t.prefix);
+  return [name, Object.freeze({
+    tenant: TENANTS[name],
+    practitioner: i.practitioners[0],
+    colleague: i.practitioners[1],
+    patient: i.patients[0],
+    encounter: i.encounters.video1,
+    location: i.location,
+    patients: Object.freeze({ video1: i.patients[0], video2: i.patients[1], inPerson: i.patients[2] }),
+    encounters: Object.freeze({ ...i.encounters }),
+    appointments: Object.freeze({ ...i.appointments }),
+    names: Object.freeze({ practitioner: practitionerDisplay(t.practitioners[0]), patient: patientDisplay(t.patients[0]) }),
+  })];
+})));
+
+/** Every identifying patient value in the demo data (names, phones in several spellings, ...). */
+export const SENSITIVE_VALUES = Object.freeze([...new Set(Object.values(PEOPLE).flatMap((t) =>
+  t.patients.flatMap((p) => [
+    ...p.given, p.family, `${p.given[0]} ${p.family}`, `${p.family}, ${p.given.join(' ')}`, patientDisplay(p),
+    p.birthDate, p.phone, digits(p.phone), `+1${digits(p.phone)}`, p.email, p.mrn, p.line,
+  ])))]);
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+
+const iso = (ms) => new Date(ms).toISOString();
+const meta = (versionId, lastUpdated) => ({ versionId, lastUpdated });
+
+function practitioner(id, p, updated) {
+  return {
+    resourceType: 'Practitioner',
+    id,
+    meta: meta('1', updated),
+    identifier: [{ use: 'usual', system: 'http://hl7.org/fhir/sid/us-npi', value: p.npi }],
+    active: true,
+    name: [{ use: 'usual', text: practitionerDisplay(p), family: p.family, given: p.given, suffix: ['MD'] }],
+  };
+}
+
+function patient(id, p, updated) {
+  return {
+    resourceType: 'Patient',
+    id,
+    meta: meta('1', updated),
+    identifier: [{
+      use: 'usual',
+      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }], text: 'MRN' },
+      system: 'urn:oid:2.16.840.1.113883.6.1000',
+      value: p.mrn,
+    }],
+    active: true,
+    name: [{ use: 'official', text: `${p.family}, ${p.given.join(' ')}`, family: p.family, given: p.given }],
+    telecom: [
+      { system: 'phone', value: p.phone, use: 'mobile', rank: 1 },
+      { system: 'email', value: p.email, use: 'home' },
+    ],
+    gender: p.gender,
+    birthDate: p.birthDate,
+    address: [{ use: 'home', line: [p.line], city: p.city, state: p.state, postalCode: p.postalCode, country: 'US' }],
+  };
+}
+
+function encounter(id, { patientId, patientName, practitionerId, practitionerName, appointmentId, start, virtual }, updated) {
+  return {
+    resourceType: 'Encounter',
+    id,
+    meta: meta('1', updated),
+    status: 'planned',
+    class: virtual
+      ? { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR', display: 'virtual' }
+      : { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB', display: 'ambulatory' },
+    subject: { reference: `Patient/${patientId}`, display: patientName },
+    participant: [{ individual: { reference: `Practitioner/${practitionerId}`, display: practitionerName } }],
+    appointment: [{ reference: `Appointment/${appointmentId}` }],
+    period: { start: iso(start) },
+  };
+}
+
+const room = (id, text, start, end) => ({
+  resourceType: 'HealthcareService',
+  id,
+  type: [{ text }],
+  // A placeholder link exists from booking on, so the documented `replace` patch has a target.
+  telecom: [{ system: 'url', value: 'https://vmr.ehr-sandbox.invalid/unassigned', period: { start: iso(start), end: iso(end) } }],
+});
+
+const PATIENT_ROOM = 'Patient Virtual Meeting Room';
+const PROVIDER_ROOM = 'Provider Virtual Meeting Room';
+
+function appointment(id, a, tenantId) {
+  const end = a.start + a.minutes * MINUTE;
+  const rooms = a.video
+    ? [room(a.roomIds[0], PATIENT_ROOM, a.start, end), room(a.roomIds[1], PROVIDER_ROOM, a.start, end)]
+    : [];
+  if (a.providerRoomFirst) rooms.reverse();
+  const service = a.video
+    ? { code: '2572307911', display: 'Video Visit' }
+    : { code: '21265426', display: 'Follow Up' };
+  return {
+    resourceType: 'Appointment',
+    id,
+    meta: meta(a.version, a.updated),
+    ...(rooms.length ? { contained: rooms } : {}),
+    status: a.status,
+    serviceType: [{
+      coding: [
+        { system: `https://fhir.cerner.com/${tenantId}/codeSet/14249`, code: service.code, display: service.display, userSelected: true },
+        { system: 'http://snomed.info/sct', code: '408443003', display: 'General medical practice', userSelected: false },
+      ],
+      text: service.display,
+    }],
+    description: service.display,
+    start: iso(a.start),
+    end: iso(end),
+    minutesDuration: a.minutes,
+    participant: [
+      {
+        type: [
+          {
+            coding: [{ system: `https://fhir.cerner.com/${tenantId}/codeSet/14250`, code: '4574', display: 'Resource', userSelected: true }],
+            text: 'Resource',
+          },
+          { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PPRF', display: 'primary performer' }] },
+        ],
+        actor: { reference: `Practitioner/${a.practitionerId}`, display: a.practitionerName },
+        required: 'required',
+        status: 'accepted',
+      },
+      {
+        type: [{
+          coding: [{ system: `https://fhir.cerner.com/${tenantId}/codeSet/14250`, code: '4572', display: 'Patient', userSelected: true }],
+          text: 'Patient',
+        }],
+        actor: { reference: `Patient/${a.patientId}`, display: a.patientName },
+        required: 'required',
+        status: 'accepted',
+      },
+      {
+        actor: { reference: `Location/${a.locationId}`, display: a.locationName },
+        required: 'required',
+        status: 'accepted',
+      },
+      ...rooms.map((r) => ({ type: [{ text: r.type[0].text }], actor: { reference: `#${r.id}` }, status: 'accepted' })),
+    ],
+    requestedPeriod: [{ start: iso(a.start), end: iso(end) }],
+  };
+}
+
+/**
+ * Fresh, mutable demo data for one sandbox instance:
+ * Map<tenantName, { Patient: Map<id, resource>, Practitioner: ..., Encounter: ..., Appointment: ... }>.
+ * Times are relative to `now`: video1 starts 15 min after it (rounded down to 5 min), then the
+ * cancelled visit (+30), video2 (+45), in-person (+90, ends +120) and tomorrow (+24 h). In the
+ * last two hours of a UTC day the schedule is pulled back so that it all stays on that date.
+ */
+export function buildStore(now = Date.now()) {
+  // Today's visits stay on today's UTC date (the gateway searches by UTC day): late in the day
+  // they move earlier, so they may already have started.
+  const dayEnd = Math.floor(now / (24 * 60 * MINUTE) + 1) * (24 * 60 * MINUTE);
+  const base = Math.min(Math.floor(now / (5 * MINUTE)) * (5 * MINUTE), dayEnd - 125 * MINUTE);
+  const updated = iso(base - 3 * 24 * 60 * MINUTE);
+  const store = new Map();
+  for (const [name, t] of Object.entries(PEOPLE)) {
+    const d = DEMO[name];
+    const tenantId = TENANTS[name];
+    const pr = t.practitioners[0];
+    const common = {
+      practitionerId: d.practitioner, practitionerName: practitionerDisplay(pr),
+      locationId: d.location, locationName: t.location, updated,
+    };
+    const pat = (k) => ({ patientId: d.patients[k], patientName: patientDisplay(t.patients[['video1', 'video2', 'inPerson'].indexOf(k)]) });
+    const room2 = (n) => [`${t.prefix}${n}07`, `${t.prefix}${n}10`];
+    const appts = {
+      video1: { ...common, ...pat('video1'), start: base + 15 * MINUTE, minutes: 20, status: 'booked', video: true, roomIds: room2(60), version: '1' },
+      cancelled: { ...common, ...pat('video1'), start: base + 30 * MINUTE, minutes: 20, status: 'cancelled', video: true, roomIds: room2(61), version: '3' },
+      video2: { ...common, ...pat('video2'), start: base + 45 * MINUTE, minutes: 30, status: 'booked', video: true, roomIds: room2(62), providerRoomFirst: true, version: '4' },
+      inPerson: { ...common, ...pat('inPerson'), start: base + 90 * MINUTE, minutes: 30, status: 'booked', video: false, version: '2' },
+      tomorrow: { ...common, ...pat('video2'), start: base + 24 * 60 * MINUTE, minutes: 20, status: 'booked', video: true, roomIds: room2(63), version: '1' },
+    };
+    const tables = { Patient: new Map(), Practitioner: new Map(), Encounter: new Map(), Appointment: new Map() };
+    const put = (r) => tables[r.resourceType].set(r.id, r);
+    t.practitioners.forEach((p, k) => put(practitioner([d.practitioner, d.colleague][k], p, updated)));
+    t.patients.forEach((p, k) => put(patient([d.patients.video1, d.patients.video2, d.patients.inPerson][k], p, updated)));
+    for (const [key, a] of Object.entries(appts)) put(appointment(d.appointments[key], a, tenantId));
+    for (const key of ['video1', 'video2', 'inPerson']) {
+      const a = appts[key];
+      put(encounter(d.encounters[key], { ...a, appointmentId: d.appointments[key], virtual: a.video }, updated));
+    }
+    store.set(name, tables);
+  }
+  return store;
+}

@@ -1,0 +1,234 @@
+// The FHIR R4 server of the server tenants: read Patient / Practitioner / Encounter / Appointment,
+// search (Oracle's Appointment rules), and Appointment PATCH (JSON Patch + If-Match), behind the
+// access tokens and scopes granted by oauth.mjs.
+
+import { randomUUID } from 'node:crypto';
+
+import { fhir, mediaType, outcome, readBody, ReplyError, wait } from './http.mjs';
+import { applyPatch, PatchError } from './jsonpatch.mjs';
+import { grantFor } from './oauth.mjs';
+
+export const RESOURCE_TYPES = ['Patient', 'Practitioner', 'Encounter', 'Appointment'];
+export const INSUFFICIENT_SCOPES = 'urn:cerner:error:oauth2:resource-access:insufficient-scopes';
+
+// ---------------------------------------------------------------------------------------------
+// Scopes: SMART v1 (read, write, *) and v2 (cruds letters); `user/` and `system/` reach every
+// record, `patient/` only the launch patient's.
+// ---------------------------------------------------------------------------------------------
+
+const SCOPE = /^(user|patient|system)\/(\*|[A-Z][A-Za-z]+)\.(read|write|\*|[cruds]+)(?:\?.*)?$/;
+const V1 = { read: 'rs', write: 'cud', '*': 'cruds' };
+
+/** 'all' | 'patient' | undefined: how far `scope` lets the client do `perm` (c r u d s) on `type`. */
+export function scopeReach(scope, type, perm) {
+  let reach;
+  for (const s of scope.split(' ')) {
+    const m = SCOPE.exec(s);
+    if (!m || (m[2] !== '*' && m[2] !== type) || !(V1[m[3]] ?? m[3]).includes(perm)) continue;
+    if (m[1] !== 'patient') return 'all';
+    reach = 'patient';
+  }
+  return reach;
+}
+
+const refersTo = (ref, type, id) => ref?.reference === `${type}/${id}`;
+
+function inPatientCompartment(resource, patientId) {
+  switch (resource.resourceType) {
+    case 'Patient': return resource.id === patientId;
+    case 'Encounter': return refersTo(resource.subject, 'Patient', patientId);
+    case 'Appointment': return resource.participant.some((p) => refersTo(p.actor, 'Patient', patientId));
+    default: return true; // Practitioner: not patient data
+  }
+}
+
+const PERM_WORDS = { r: 'read', s: 'search', u: 'update' };
+
+function forbidden(type, perm, why) {
+  return outcome(403, 'forbidden', why ?? `The access token has no scope to ${PERM_WORDS[perm]} ${type}`, {
+    extra: { details: { coding: [{ code: INSUFFICIENT_SCOPES }], text: 'Insufficient scopes' } },
+    headers: { 'www-authenticate': `Bearer error="insufficient_scope"` },
+  });
+}
+
+// Authenticates the request and checks the scope; throws the 401/403 reply.
+async function access(ctx, type, perm) {
+  const grant = grantFor(ctx);
+  if (!grant) {
+    throw new ReplyError(outcome(401, 'security', 'Bearer access token missing, unknown, expired or issued for another tenant', {
+      headers: { 'www-authenticate': `Bearer realm="${ctx.base}", error="invalid_token"` },
+    }));
+  }
+  if (grant.launch.scenario.fhir_delay_ms) await wait(grant.launch.scenario.fhir_delay_ms, ctx.signal);
+  const reach = scopeReach(grant.scope, type, perm);
+  if (!reach) throw new ReplyError(forbidden(type, perm));
+  const visible = (r) => reach === 'all' || inPatientCompartment(r, grant.launch.patient);
+  return { grant, visible };
+}
+
+const table = (ctx, type) => ctx.state.store.get(ctx.tenant.name)[type];
+
+const withEtag = (resource) => fhir(200, resource, {
+  etag: `W/"${resource.meta.versionId}"`,
+  'last-modified': new Date(resource.meta.lastUpdated).toUTCString(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Read
+// ---------------------------------------------------------------------------------------------
+
+export async function read(ctx) {
+  const { type, id } = ctx.params;
+  const { visible } = await access(ctx, type, 'r');
+  const resource = table(ctx, type).get(id);
+  if (!resource) return outcome(404, 'not-found', `${type}/${id} does not exist`);
+  if (!visible(resource)) return forbidden(type, 'r', `${type}/${id} is outside the launch patient's record`);
+  return withEtag(resource);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+// ---------------------------------------------------------------------------------------------
+
+const badSearch = (code, msg) => new ReplyError(outcome(400, code, msg));
+
+// A reference parameter as a list of ids: `patient=123`, `patient=Patient/123`, `patient=1,2`.
+function refParam(q, name, type) {
+  const raw = q.getAll(name);
+  if (!raw.length) return undefined;
+  const ids = raw.flatMap((v) => v.split(',')).map((v) => v.trim().replace(new RegExp(`^${type}/`), ''));
+  if (ids.some((v) => !v)) throw badSearch('invalid', `${name} must name a ${type}`);
+  return ids;
+}
+
+const DAY = 86_400_000;
+
+// A date parameter → predicate on an instant (ms). Date-only values cover their whole UTC day
+// (month/year likewise); date-times need a zone, as Oracle requires.
+function dateFilter(param) {
+  const m = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(.*)$/.exec(param);
+  const prefix = m[1] ?? 'eq';
+  const v = m[2];
+  let lo;
+  let hi;
+  if (/^\d{4}$/.test(v)) {
+    lo = Date.UTC(+v, 0, 1); hi = Date.UTC(+v + 1, 0, 1);
+  } else if (/^\d{4}-\d{2}$/.test(v)) {
+    const [y, mo] = v.split('-').map(Number);
+    lo = Date.UTC(y, mo - 1, 1); hi = Date.UTC(y, mo, 1);
+  } else if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    lo = Date.parse(`${v}T00:00:00Z`); hi = lo + DAY;
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
+    lo = Date.parse(v);
+    hi = lo + (/:\d{2}\.\d/.test(v) ? 1 : /T\d{2}:\d{2}:\d{2}/.test(v) ? 1000 : 60_000);
+  } else {
+    throw badSearch('invalid', `date value ${JSON.stringify(param)} is not a FHIR date or a date-time with a time zone`);
+  }
+  if (Number.isNaN(lo)) throw badSearch('invalid', `date value ${JSON.stringify(param)} is not a valid date`);
+  switch (prefix) {
+    case 'eq': return (t) => t >= lo && t < hi;
+    case 'ge': return (t) => t >= lo;
+    case 'gt': return (t) => t >= hi;
+    case 'le': return (t) => t < hi;
+    case 'lt': return (t) => t < lo;
+    default: throw badSearch('not-supported', `date prefix ${prefix} is not supported (eq, ge, gt, le, lt)`);
+  }
+}
+
+function searchAppointments(q, all) {
+  const ids = refParam(q, '_id', 'Appointment');
+  if (ids) return all.filter((r) => ids.includes(r.id));
+  const dates = [...q.getAll('date'), ...q.getAll('-date-or-req-period')];
+  const patients = refParam(q, 'patient', 'Patient');
+  const practitioners = refParam(q, 'practitioner', 'Practitioner');
+  const locations = refParam(q, 'location', 'Location');
+  if (!dates.length) throw badSearch('required', 'date (or -date-or-req-period) is required, with patient, practitioner or location');
+  if (dates.length > 2) throw badSearch('invalid', 'at most two date parameters are allowed');
+  if (!patients && !practitioners && !locations) throw badSearch('required', 'one of patient, practitioner or location is required');
+  const onDates = dates.map(dateFilter);
+  const statuses = q.has('status') ? q.getAll('status').flatMap((s) => s.split(',')) : undefined;
+  const hasActor = (r, type, list) => !list || r.participant.some((p) => list.some((id) => refersTo(p.actor, type, id)));
+  return all.filter((r) => onDates.every((f) => f(Date.parse(r.start)))
+    && hasActor(r, 'Patient', patients) && hasActor(r, 'Practitioner', practitioners) && hasActor(r, 'Location', locations)
+    && (!statuses || statuses.includes(r.status)))
+    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+}
+
+function searchOther(type, q, all) {
+  const ids = refParam(q, '_id', type);
+  const patients = type === 'Encounter' ? refParam(q, 'patient', 'Patient') : undefined;
+  if (!ids && !patients) throw badSearch('required', `${type} search needs _id${type === 'Encounter' ? ' or patient' : ''}`);
+  return all.filter((r) => (!ids || ids.includes(r.id)) && (!patients || patients.some((id) => refersTo(r.subject, 'Patient', id))));
+}
+
+export async function search(ctx) {
+  const { type } = ctx.params;
+  const { visible } = await access(ctx, type, 's');
+  const q = ctx.url.searchParams;
+  const all = [...table(ctx, type).values()];
+  let found = (type === 'Appointment' ? searchAppointments(q, all) : searchOther(type, q, all)).filter(visible);
+  const count = Number(q.get('_count'));
+  if (Number.isInteger(count) && count > 0) found = found.slice(0, count);
+  return fhir(200, {
+    resourceType: 'Bundle',
+    id: randomUUID(),
+    type: 'searchset',
+    total: found.length,
+    link: [{ relation: 'self', url: ctx.url.href }],
+    entry: found.map((r) => ({ fullUrl: `${ctx.base}/${type}/${r.id}`, resource: r, search: { mode: 'match' } })),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// PATCH Appointment (Oracle: JSON Patch, If-Match required, 409 when stale)
+// ---------------------------------------------------------------------------------------------
+
+const STATUS_CODES = { 409: 'conflict', 412: 'conflict', 422: 'processing', 423: 'lock-error', 424: 'processing', 500: 'exception' };
+
+export async function patchAppointment(ctx) {
+  const { id } = ctx.params;
+  const { grant, visible } = await access(ctx, 'Appointment', 'u');
+  const appointments = table(ctx, 'Appointment');
+  const current = appointments.get(id);
+  if (!current) return outcome(404, 'not-found', `Appointment/${id} does not exist`);
+  if (!visible(current)) return forbidden('Appointment', 'u', `Appointment/${id} is outside the launch patient's record`);
+  if (mediaType(ctx.req) !== 'application/json-patch+json') {
+    return outcome(415, 'not-supported', 'Content-Type must be application/json-patch+json');
+  }
+  const ifMatch = ctx.req.headers['if-match'];
+  if (!ifMatch) return outcome(412, 'required', 'If-Match: W/"<versionId>" is required');
+  const version = /^(?:W\/)?"([^"]*)"$/.exec(ifMatch.trim())?.[1];
+  if (version === undefined) return outcome(412, 'invalid', 'If-Match must look like W/"<versionId>"');
+  if (version !== current.meta.versionId) {
+    return outcome(409, 'conflict', `If-Match version ${version} is stale; the current version is ${current.meta.versionId}`);
+  }
+  let ops;
+  try {
+    ops = JSON.parse(await readBody(ctx));
+  } catch (err) {
+    if (err instanceof ReplyError) throw err;
+    return outcome(400, 'structure', `body is not JSON: ${err.message}`);
+  }
+  const forced = grant.launch.scenario.patch_status;
+  if (forced) return outcome(forced, STATUS_CODES[forced], `sandbox scenario patch_status ${forced}`);
+
+  let next;
+  try {
+    next = applyPatch(current, ops, { protectedPaths: ['resourceType', 'id', 'meta'] });
+  } catch (err) {
+    if (!(err instanceof PatchError)) throw err;
+    return err.kind === 'conflict' ? outcome(409, 'conflict', err.message) : outcome(422, 'processing', err.message);
+  }
+  next.meta = { ...current.meta, versionId: String(Number(current.meta.versionId) + 1), lastUpdated: new Date().toISOString() };
+  appointments.set(id, next);
+  return withEtag(next);
+}
+
+/** GET /_sandbox/appointments/<id>: the stored Appointment of any tenant, no auth (test hook). */
+export function sandboxAppointment(ctx) {
+  for (const tables of ctx.state.store.values()) {
+    const found = tables.Appointment.get(ctx.params.id);
+    if (found) return withEtag(found);
+  }
+  return outcome(404, 'not-found', `Appointment/${ctx.params.id} does not exist in any tenant`);
+}
