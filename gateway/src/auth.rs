@@ -47,7 +47,7 @@ impl Principal {
     }
 }
 
-fn cookie(req: &Request, name: &str) -> Option<String> {
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
     let header = req.headers().get("cookie").ok()??;
     header.split(';').find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;

@@ -9,15 +9,23 @@ pub mod auth;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod launch;
+pub mod meeting;
 pub mod pages;
 pub mod portal;
 pub mod storage;
+pub mod upstream;
 pub mod validate;
+pub mod visit;
 
 use error::{Error, Result};
+use std::future::Future;
+
 use worker::{event, Context, Env, Method, Request, Response};
 
 pub use storage::config::ConfigStoreObject;
+pub use storage::launch_guard::LaunchGuardObject;
+pub use visit::VisitObject;
 
 /// What every handler needs to know about this deployment and request.
 pub struct Ctx {
@@ -30,10 +38,11 @@ pub struct Ctx {
     pub origin: String,
     /// SHA-256 (hex) of the platform-admin bootstrap token (secret `ADMIN_TOKEN_SHA256`).
     pub admin_token_sha256: Option<String>,
+    exec: Option<Context>,
 }
 
 impl Ctx {
-    fn new(env: Env, req: &Request) -> Result<Self> {
+    fn new(env: Env, req: &Request, exec: Option<Context>) -> Result<Self> {
         let var = |name: &str| env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty());
         let secret = |name: &str| env.secret(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty());
         let url = req.url()?;
@@ -42,7 +51,20 @@ impl Ctx {
         let loopback_dev = dev_mode && matches!(host, "127.0.0.1" | "localhost" | "[::1]");
         let origin = var("PUBLIC_ORIGIN").unwrap_or_else(|| url.origin().ascii_serialization());
         let admin_token_sha256 = secret("ADMIN_TOKEN_SHA256").or_else(|| var("ADMIN_TOKEN_SHA256")).map(|s| s.to_lowercase());
-        Ok(Ctx { env, dev_mode, loopback_dev, origin, admin_token_sha256 })
+        Ok(Ctx { env, dev_mode, loopback_dev, origin, admin_token_sha256, exec })
+    }
+
+    /// Work that must finish but not delay the response (KV cache fills,
+    /// write-back, events).
+    pub fn background(&self, work: impl Future<Output = ()> + 'static) {
+        match &self.exec {
+            Some(c) => c.wait_until(work),
+            None => wasm_bindgen_futures::spawn_local(work),
+        }
+    }
+
+    pub fn secret(&self, name: &str) -> Option<String> {
+        self.env.secret(name).ok().map(|v| v.to_string()).or_else(|| self.env.var(name).ok().map(|v| v.to_string())).filter(|v| !v.is_empty())
     }
 }
 
@@ -50,15 +72,19 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
 pub fn now_iso() -> String {
     js_sys::Date::new_0().to_iso_string().into()
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: Request, env: Env, exec: Context) -> worker::Result<Response> {
     let path = req.path();
     let api = path.starts_with("/api/");
-    let result = match Ctx::new(env, &req) {
+    let result = match Ctx::new(env, &req, Some(exec)) {
         Ok(ctx) => route(req, &ctx, &path).await,
         Err(e) => Err(e),
     };
@@ -77,6 +103,16 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
         (_, p) if p.starts_with("/api/v1/") => api::handle(req, ctx, &p["/api/v1/".len()..]).await,
         (_, p) if p.starts_with("/api/") => Err(Error::not_found("This API version")),
         (Method::Get, "/admin/login") => auth::login(&req, ctx).await,
+        (Method::Get, "/launch") => launch::start(&req, ctx).await,
+        (Method::Get, "/launch/callback") => launch::callback(&req, ctx).await,
+        (Method::Get, "/.well-known/jwks.json") => launch::jwks(ctx),
+        (Method::Get, "/visit/live.js") => {
+            let mut resp = Response::ok(visit::LIVE_JS)?;
+            resp.headers_mut().set("content-type", "text/javascript; charset=utf-8")?;
+            resp.headers_mut().set("cache-control", "no-cache")?;
+            Ok(resp)
+        }
+        (Method::Get, p) if p.starts_with("/visit/") => visit::serve(req, ctx, &p["/visit/".len()..]).await,
         (Method::Get | Method::Head, "/admin") => {
             let mut resp = Response::empty()?.with_status(308);
             resp.headers_mut().set("location", "/admin/")?;

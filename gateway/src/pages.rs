@@ -29,7 +29,7 @@ pub fn page_html(title: &str, body_html: &str) -> String {
 
 const PAGE_CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0}main{max-width:36rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:8px}h1{font-size:1.4rem}.code{color:#444;font-size:.9rem}";
 
-/// Hash of [`PAGE_CSS`] for the pages' CSP, computed once in tests.
+/// Error and info pages: no script at all.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 pub fn error_page(err: &Error) -> Response {
@@ -42,10 +42,14 @@ pub fn error_page(err: &Error) -> Response {
 }
 
 pub fn html(status: u16, html: &str) -> Response {
+    html_with_csp(status, html, PAGE_CSP)
+}
+
+pub fn html_with_csp(status: u16, html: &str, csp: &str) -> Response {
     let headers = Headers::new();
     let _ = headers.set("content-type", "text/html; charset=utf-8");
     let _ = headers.set("cache-control", "no-store");
-    let _ = headers.set("content-security-policy", PAGE_CSP);
+    let _ = headers.set("content-security-policy", csp);
     let _ = headers.set("x-frame-options", "DENY");
     let _ = headers.set("x-content-type-options", "nosniff");
     let _ = headers.set("referrer-policy", "no-referrer");

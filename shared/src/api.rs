@@ -38,6 +38,12 @@ pub struct NewTenant {
 #[serde(deny_unknown_fields)]
 pub struct TenantUpdate {
     pub display_name: String,
+    /// Omitted: unchanged.
+    #[serde(default)]
+    pub video: Option<crate::video::VideoSettings>,
+    /// Omitted: unchanged.
+    #[serde(default)]
+    pub launch: Option<crate::video::LaunchSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

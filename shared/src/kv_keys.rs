@@ -21,3 +21,8 @@ pub fn session(token_sha256_hex: &str) -> String {
 pub fn api_token(token_sha256_hex: &str) -> String {
     format!("apitoken:{token_sha256_hex}")
 }
+
+/// Cached SMART discovery (and JWKS) of an `iss`, with a KV expiry.
+pub fn discovery(normalized_fhir_base: &str) -> String {
+    format!("discovery:{normalized_fhir_base}")
+}

@@ -4,6 +4,7 @@
 //! and most of the project's unit tests live next to it.
 
 pub mod api;
+pub mod appointment;
 pub mod audit;
 pub mod fhir_url;
 pub mod ids;
@@ -12,3 +13,4 @@ pub mod kv_keys;
 pub mod smart;
 pub mod tenant;
 pub mod validation;
+pub mod video;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::validation::ValidationReport;
+use crate::video::{LaunchSettings, VideoSettings};
 
 /// Version of the stored tenant document layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,6 +23,10 @@ pub struct Tenant {
     pub display_name: String,
     #[serde(default)]
     pub fhir_bases: Vec<FhirBase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoSettings>,
+    #[serde(default)]
+    pub launch: LaunchSettings,
     /// Bumped by every save; the API's ETag is `"v{version}"`.
     pub version: u64,
     pub created_at: String,
@@ -122,6 +127,9 @@ pub struct IssEntry {
     pub client: ClientRegistration,
     /// SMART capabilities found at validation (chooses v1/v2 scope syntax).
     pub capabilities: Vec<String>,
+    pub launch: LaunchSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoSettings>,
     pub tenant_version: u64,
 }
 
@@ -134,6 +142,8 @@ impl IssEntry {
             environment: base.environment,
             client: base.client.clone(),
             capabilities: base.validation.capabilities.clone(),
+            launch: tenant.launch.clone(),
+            video: tenant.video.clone(),
             tenant_version: tenant.version,
         }
     }
@@ -176,6 +186,7 @@ mod tests {
         let doc = json!({
             "schema_version": 2, "id": "t1", "display_name": "T", "fhir_bases": [],
             "version": 3, "created_at": "x", "updated_at": "y", "updated_by": "z",
+            "launch": {"write_back": true, "skip_provider_page": false},
             "sms": {"numbers": ["+15550100"]}
         });
         let t: Tenant = serde_json::from_value(doc.clone()).unwrap();

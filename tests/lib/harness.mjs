@@ -2,12 +2,13 @@
 // Objects) on free ports with a fresh state directory, plus the stand-ins,
 // and stops all of it again, also when a test fails.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEhrSandbox } from '../standins/ehr-sandbox.mjs';
+import { startVideoStandIn, DEFAULT_APP } from '../standins/video.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -67,24 +68,39 @@ function killGroup(child, signal = 'SIGTERM') {
   try { process.kill(-child.pid, signal); } catch { /* already gone */ }
 }
 
+/** The gateway's own secrets for a local run: fresh each time. */
+export function gatewaySecrets() {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  return {
+    LAUNCH_COOKIE_KEY: randomBytes(32).toString('hex'),
+    APPOINTMENT_REF_KEY: randomBytes(32).toString('hex'),
+    CLIENT_ASSERTION_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    VIDEO_CLIENT_SECRET: DEFAULT_APP.clientSecret,
+  };
+}
+
 /**
- * Starts gateway + EHR sandbox. Returns helpers and `stop()`.
+ * Starts gateway + EHR sandbox + video stand-in. Returns helpers and `stop()`.
+ * `vars` adds Worker variables/secrets (e.g. EHR client secrets).
  * The gateway runs on a built bundle (VISITGATE_SKIP_BUILD=1): `make test`
  * builds once before the suites run.
  */
-export async function startStack({ sandboxSlowMs = 8000 } = {}) {
+export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 } = {}) {
   const tmpRoot = join(ROOT, 'tests', '.tmp');
   mkdirSync(tmpRoot, { recursive: true });
   const dir = mkdtempSync(join(tmpRoot, 'run-'));
   const adminToken = randomBytes(32).toString('base64url');
   const sha = createHash('sha256').update(adminToken).digest('hex');
-  const sandbox = await startEhrSandbox({ port: 0, slowMs: sandboxSlowMs });
+  const sandbox = await startEhrSandbox({ port: 0, slowMs: sandboxSlowMs, delayMs });
+  const video = await startVideoStandIn({ port: 0, delayMs });
   const port = await freePort();
+  sandbox.setGatewayUrl(`http://127.0.0.1:${port}`);
+  const allVars = { DEV_MODE: 'true', ADMIN_TOKEN_SHA256: sha, ...gatewaySecrets(), ...vars };
   const inspector = await freePort();
   const args = [
     'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false', '--log-level', 'warn',
-    '--var', 'DEV_MODE:true', '--var', `ADMIN_TOKEN_SHA256:${sha}`,
+    ...Object.entries(allVars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
     cwd: ROOT,
@@ -109,6 +125,7 @@ export async function startStack({ sandboxSlowMs = 8000 } = {}) {
 
   const stop = async () => {
     await sandbox.close();
+    await video.close();
     if (!exited) {
       const gone = new Promise(r => child.once('exit', r));
       killGroup(child);
@@ -129,6 +146,7 @@ export async function startStack({ sandboxSlowMs = 8000 } = {}) {
     url,
     adminToken,
     sandbox,
+    video,
     api: apiClient(url, adminToken),
     logs: () => output,
     stop,

@@ -44,6 +44,8 @@ pub async fn create(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Res
         id,
         display_name: display_name(&body.display_name)?,
         fhir_bases: vec![],
+        video: None,
+        launch: Default::default(),
         version: 1,
         created_at: now.clone(),
         updated_at: now,
@@ -87,6 +89,15 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> 
     let (mut tenant, expected) = load_for_write(req, ctx, who, id).await?;
     let body: TenantUpdate = read_json(req).await?;
     tenant.display_name = display_name(&body.display_name)?;
+    if let Some(video) = body.video {
+        if let Some((field, message)) = video.problems(ctx.dev_mode).into_iter().next() {
+            return Err(Error::bad_request("invalid_video_settings", message).field(field));
+        }
+        tenant.video = Some(video);
+    }
+    if let Some(launch) = body.launch {
+        tenant.launch = launch;
+    }
     stamp(&mut tenant, who);
     let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "tenant.update").await?;
     tenant_response(200, &saved)

@@ -2,3 +2,4 @@
 
 pub mod config;
 pub mod kv;
+pub mod launch_guard;

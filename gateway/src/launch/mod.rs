@@ -1,0 +1,217 @@
+//! Provider launch: SMART App Launch 2.2 EHR launch as a confidential client.
+//!
+//! `GET /launch?iss&launch` resolves `iss` with one KV read, redirects to
+//! the EHR's authorize endpoint with state, nonce and PKCE S256, and keeps
+//! that state in a sealed cookie. `GET /launch/callback` checks it, spends
+//! it, exchanges the code, verifies the id_token, finds the appointment,
+//! gets or creates its meeting and sends the clinician on.
+
+pub mod client_auth;
+pub mod cookie;
+pub mod discovery;
+pub mod fhir;
+pub mod id_token;
+pub mod token;
+
+use futures_util::future::join3;
+use shared::fhir_url::normalize_fhir_base;
+use shared::integration::CALLBACK_PATH;
+use shared::kv_keys;
+use shared::smart::provider_scopes;
+use shared::tenant::IssEntry;
+use worker::{Request, Response};
+
+use self::cookie::{cookie_name, LaunchState, OpenError, SealKey, COOKIE_PATH, LAUNCH_PURPOSE, LAUNCH_TTL_SECS};
+use self::discovery::Discovery;
+use crate::crypto::{constant_time_eq, pkce_challenge, random_bytes, random_token};
+use crate::error::{Error, Result};
+use crate::storage::kv;
+use crate::visit;
+use crate::Ctx;
+
+pub const SEAL_KEY_SECRET: &str = "LAUNCH_COOKIE_KEY";
+
+pub fn discovery_error(url: &str, why: &str) -> Error {
+    Error::new(502, "discovery_failed", format!("The EHR's SMART configuration could not be read from {url} ({why}). Try again in a minute; if it keeps happening, the FHIR base needs re-validating in the admin portal."))
+}
+
+pub fn seal_key(ctx: &Ctx) -> Result<SealKey> {
+    ctx.secret(SEAL_KEY_SECRET).and_then(|s| SealKey::parse(&s)).ok_or_else(|| {
+        Error::new(500, "launch_not_configured", format!("Visitgate's launch key (Worker secret {SEAL_KEY_SECRET}, 32 random bytes) is not set up. Ask your Visitgate administrator."))
+    })
+}
+
+fn query(req: &Request) -> Result<Vec<(String, String)>> {
+    Ok(req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+/// The launch index entry and the cached discovery of `iss`: two KV reads
+/// in parallel, both keyed by the normalised `iss`.
+async fn resolve(ctx: &Ctx, iss: &str) -> Result<(IssEntry, Option<Discovery>)> {
+    let store = kv::store(&ctx.env)?;
+    let (entry, cached) = futures_util::future::join(
+        store.get(&kv_keys::iss(iss)).json::<IssEntry>(),
+        store.get(&kv_keys::discovery(iss)).json::<Discovery>(),
+    )
+    .await;
+    let entry = entry.map_err(worker::Error::from)?.ok_or_else(|| {
+        Error::new(404, "launch_unknown_iss", format!("This EHR is not set up for virtual visits (tenant config not found for {iss}). If this is the test system, check that the test FHIR base URL is configured in the Visitgate admin portal."))
+    })?;
+    Ok((entry, cached.ok().flatten()))
+}
+
+fn redirect_uri(ctx: &Ctx) -> String {
+    format!("{}{CALLBACK_PATH}", ctx.origin)
+}
+
+fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
+    let secure = if ctx.loopback_dev { "" } else { "; Secure" };
+    format!("Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// `GET /launch?iss=…&launch=…[&env=test|production]`
+pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
+    let q = query(req)?;
+    let raw_iss = param(&q, "iss").ok_or_else(|| Error::bad_request("launch_iss_missing", "The EHR did not say which FHIR server it is (no iss). Launch again from the EHR."))?;
+    let iss = normalize_fhir_base(raw_iss, ctx.dev_mode)
+        .map_err(|p| Error::bad_request("launch_iss_invalid", format!("The EHR sent an unusable FHIR server address ({}).", p.message())))?;
+    let launch = param(&q, "launch").ok_or_else(|| Error::bad_request("launch_missing", "The EHR did not send a launch context (no launch parameter). Start the visit from the appointment in the EHR."))?;
+    let (entry, cached) = resolve(ctx, &iss).await?;
+    if let Some(env) = param(&q, "env") {
+        if env != entry.environment.as_str() {
+            return Err(Error::new(403, "launch_wrong_environment", format!("This launch link is for the {env} environment, but {iss} is configured as {}. Use the launch URL from the {} integration records.", entry.environment.as_str(), entry.environment.as_str())));
+        }
+    }
+    let key = seal_key(ctx)?;
+    let d = discovery::get_cached(ctx, &iss, cached).await?;
+
+    let state = LaunchState {
+        state: random_token(32),
+        nonce: random_token(32),
+        code_verifier: random_token(32),
+        iss: iss.clone(),
+        tenant_id: entry.tenant_id.clone(),
+        base_id: entry.base_id.clone(),
+        expires_at: crate::now_secs() + LAUNCH_TTL_SECS,
+    };
+    let scope = provider_scopes(&d.capabilities, entry.launch.write_back);
+    let mut url = url::Url::parse(&d.authorization_endpoint).map_err(|_| discovery_error(&iss, "bad authorization_endpoint"))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &entry.client.client_id)
+        .append_pair("redirect_uri", &redirect_uri(ctx))
+        .append_pair("launch", launch)
+        .append_pair("scope", &scope)
+        .append_pair("state", &state.state)
+        .append_pair("aud", &iss)
+        .append_pair("nonce", &state.nonce)
+        .append_pair("code_challenge", &pkce_challenge(&state.code_verifier))
+        .append_pair("code_challenge_method", "S256");
+    let sealed = cookie::seal(&key, LAUNCH_PURPOSE, &state, random_bytes());
+    let mut resp = Response::empty()?.with_status(302);
+    resp.headers_mut().set("location", url.as_str())?;
+    resp.headers_mut().set("set-cookie", &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, LAUNCH_TTL_SECS)))?;
+    resp.headers_mut().set("cache-control", "no-store")?;
+    resp.headers_mut().set("referrer-policy", "no-referrer")?;
+    Ok(resp)
+}
+
+/// `GET /launch/callback?code&state` (or `error`). Whatever happens, the
+/// launch cookie is cleared: launch state is single-use.
+pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
+    let q = query(req)?;
+    let state = param(&q, "state").map(str::to_string);
+    let mut resp = match callback_inner(req, ctx, &q).await {
+        Ok(r) => r,
+        Err(e) => crate::pages::error_page(&e),
+    };
+    if let Some(state) = state.filter(|s| s.len() <= 128) {
+        resp.headers_mut().append("set-cookie", &format!("{}=; {}", cookie_name(&state), cookie_attrs(ctx, 0)))?;
+    }
+    Ok(resp)
+}
+
+async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)]) -> Result<Response> {
+    let state = param(q, "state").ok_or_else(|| Error::bad_request("launch_state_missing", "The EHR's answer has no state, so it cannot be matched to a launch. Launch again from the EHR."))?;
+    let sealed = crate::auth::cookie(req, &cookie_name(state)).ok_or_else(|| {
+        Error::bad_request("launch_cookie_missing", "This sign-in does not belong to a launch started in this browser, or it took longer than 10 minutes. Launch again from the EHR (and allow cookies for Visitgate).")
+    })?;
+    let key = seal_key(ctx)?;
+    let launch: LaunchState = cookie::open(&key, LAUNCH_PURPOSE, &sealed, crate::now_secs()).map_err(|e| match e {
+        OpenError::Expired => Error::bad_request("launch_state_expired", "The sign-in took longer than 10 minutes. Launch again from the EHR."),
+        OpenError::Invalid => Error::bad_request("launch_state_invalid", "The launch cookie was altered or is not from this Visitgate, so the sign-in was refused. Launch again from the EHR."),
+    })?;
+    if !constant_time_eq(&launch.state, state) {
+        return Err(Error::bad_request("launch_state_mismatch", "The EHR's answer does not match this launch (state mismatch), so it was refused. Launch again from the EHR."));
+    }
+    if let Some(error) = param(q, "error") {
+        let detail = param(q, "error_description").map(|d| format!(": {d}")).unwrap_or_default();
+        let (status, code) = if error == "access_denied" { (403, "launch_denied") } else { (502, "launch_authorize_failed") };
+        return Err(Error::new(status, code, format!("The EHR did not let Visitgate sign you in ({error}{detail}). If you should have access, ask your EHR administrator.")));
+    }
+    let code = param(q, "code").ok_or_else(|| Error::bad_request("launch_code_missing", "The EHR's answer has no authorization code. Launch again from the EHR."))?;
+
+    let (entry, cached) = resolve(ctx, &launch.iss).await?;
+    let d = discovery::get_cached(ctx, &launch.iss, cached).await?;
+    let redirect = redirect_uri(ctx);
+    // Independent: spend the state, exchange the code, have the issuer's keys.
+    let (spent, token, keys) = join3(
+        crate::storage::launch_guard::spend(ctx, &launch.state, launch.expires_at),
+        token::exchange(ctx, &entry, &d, code, &launch.code_verifier, &redirect),
+        discovery::jwks(ctx, &launch.iss, &d, false),
+    )
+    .await;
+    if !spent? {
+        return Err(Error::bad_request("launch_state_replayed", "This sign-in was already used. Launch again from the EHR."));
+    }
+    let token = token?;
+    let id_token = token.id_token.as_deref().unwrap_or_default();
+    let verify = |keys: &jsonwebtoken::jwk::JwkSet| id_token::verify(id_token, keys, &d.issuer, &entry.client.client_id, &launch.nonce, crate::now_secs());
+    let claims = match verify(&keys?) {
+        Err(id_token::IdTokenError::UnknownKey) => verify(&discovery::jwks(ctx, &launch.iss, &d, true).await?),
+        other => other,
+    }
+    .map_err(|e| Error::new(401, e.code(), e.message()))?;
+    let requested = provider_scopes(&d.capabilities, entry.launch.write_back);
+    let missing = token::missing_scopes(token.scope.as_deref(), &requested);
+    if !missing.is_empty() {
+        return Err(Error::new(403, "launch_insufficient_scopes", format!("The EHR did not grant the access Visitgate needs ({}). Ask your EHR administrator to grant the scopes listed in the integration records.", missing.join(", "))));
+    }
+    let fhir_user = claims.fhir_user.unwrap_or_default();
+    let ehr_user_id = ehr_user_id(&launch.iss, &fhir_user);
+    visit::launch_into_visit(ctx, &entry, &launch.iss, &token, &fhir_user, &ehr_user_id).await
+}
+
+/// The EHR user's unique id: `fhirUser` made absolute against `iss`. The only
+/// personal identifier Visitgate persists.
+pub fn ehr_user_id(iss: &str, fhir_user: &str) -> String {
+    if fhir_user.starts_with("https://") || fhir_user.starts_with("http://") {
+        fhir_user.to_string()
+    } else {
+        format!("{iss}/{}", fhir_user.trim_start_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ehr_user_id_is_absolute() {
+        assert_eq!(ehr_user_id("https://f/r4/t", "Practitioner/1"), "https://f/r4/t/Practitioner/1");
+        assert_eq!(ehr_user_id("https://f/r4/t", "https://f/r4/t/Practitioner/1"), "https://f/r4/t/Practitioner/1");
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the public half of the client-assertion key
+/// (empty set when private_key_jwt is not set up).
+pub fn jwks(ctx: &Ctx) -> Result<Response> {
+    let keys: Vec<serde_json::Value> = token::assertion_key(ctx).map(|k| vec![k.public_jwk.clone()]).unwrap_or_default();
+    let mut resp = crate::http::json(200, &serde_json::json!({ "keys": keys }))?;
+    resp.headers_mut().set("cache-control", "public, max-age=300")?;
+    Ok(resp)
+}

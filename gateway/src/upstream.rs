@@ -1,0 +1,78 @@
+//! Calls to systems outside the gateway (EHR, video provider), always with
+//! a timeout, so a slow upstream becomes a clear error instead of a hung
+//! request.
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+    pub body: String,
+}
+
+impl UpstreamResponse {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamError {
+    Timeout,
+    Network(String),
+}
+
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: Headers,
+    body: Option<String>,
+    timeout: Duration,
+) -> Result<UpstreamResponse, UpstreamError> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let request = async {
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if let Some(b) = body {
+            init.with_body(Some(b.into()));
+        }
+        let req = Request::new_with_init(url, &init)?;
+        let mut resp = Fetch::Request(req).send_with_signal(&signal).await?;
+        let status = resp.status_code();
+        let content_type = resp.headers().get("content-type")?;
+        let etag = resp.headers().get("etag")?;
+        let body = resp.text().await?;
+        Ok::<_, worker::Error>(UpstreamResponse { status, content_type, etag, body })
+    };
+    futures_util::pin_mut!(request);
+    match select(request, Delay::from(timeout)).await {
+        Either::Left((Ok(r), _)) => Ok(r),
+        Either::Left((Err(e), _)) => Err(UpstreamError::Network(short(&e.to_string()))),
+        Either::Right(_) => {
+            controller.abort();
+            Err(UpstreamError::Timeout)
+        }
+    }
+}
+
+pub async fn get(url: &str, accept: &str, timeout: Duration) -> Result<UpstreamResponse, UpstreamError> {
+    let headers = Headers::new();
+    let _ = headers.set("accept", accept);
+    send(Method::Get, url, headers, None, timeout).await
+}
+
+/// Runtime errors can be long; reports and pages need a phrase.
+fn short(s: &str) -> String {
+    let s = s.trim();
+    if s.chars().count() > 160 {
+        format!("{}…", s.chars().take(160).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,411 @@
+//! One video visit (one appointment): its Durable Object holds the meeting
+//! and the live events (no patient data: it is named by a keyed hash of the
+//! appointment, and events carry only the EHR user id); the provider page
+//! shows it and follows it over a WebSocket.
+
+use futures_util::future::join;
+use futures_util::lock::Mutex;
+use serde::{Deserialize, Serialize};
+use shared::appointment::{parse, write_back_patch, VideoVisit};
+use shared::tenant::IssEntry;
+use shared::video::VideoSettings;
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub, WebSocket, WebSocketIncomingMessage,
+    WebSocketPair,
+};
+
+use crate::crypto::{keyed_hash_hex, random_bytes, sha256_hex};
+use crate::error::{Error, Result};
+use crate::launch::cookie::{self, Expiring, OpenError, VISIT_PURPOSE};
+use crate::launch::fhir;
+use crate::launch::token::{AccessToken, TokenResponse};
+use crate::meeting::{create_or_get, Meeting, MeetingRequest};
+use crate::pages::{escape, page_html};
+use crate::storage::kv;
+use crate::Ctx;
+
+pub const BINDING: &str = "VISIT";
+pub const REF_KEY_SECRET: &str = "APPOINTMENT_REF_KEY";
+const PASS_COOKIE: &str = "vg_visit";
+const PASS_TTL_SECS: u64 = 12 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: String,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ehr_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(kind: &str, ehr_user_id: Option<&str>, detail: Option<String>) -> Self {
+        Event { kind: kind.into(), at: crate::now_iso(), ehr_user_id: ehr_user_id.map(str::to_string), detail }
+    }
+}
+
+/// What the visit's object knows about the appointment: times and status only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitInfo {
+    pub tenant_id: String,
+    pub base_id: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub appointment_status: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Status {
+    pub info: Option<VisitInfo>,
+    pub meeting: Option<Meeting>,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+enum Command {
+    Open { info: VisitInfo, video: VideoSettings, request: MeetingRequest, ehr_user_id: String },
+    Event { event: Event },
+    Status,
+}
+
+fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
+    Ok(env.durable_object(BINDING)?.get_by_name(visit_ref)?)
+}
+
+async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, cmd: &Command) -> Result<T> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(cmd)?.into()));
+    let mut resp = stub.fetch_with_request(Request::new_with_init("https://visit/command", &init)?).await?;
+    let status = resp.status_code();
+    let text = resp.text().await?;
+    if (200..300).contains(&status) {
+        Ok(serde_json::from_str(&text)?)
+    } else {
+        Err(Error { status, body: serde_json::from_str(&text)? })
+    }
+}
+
+pub async fn record(env: &Env, visit_ref: &str, event: Event) -> Result<()> {
+    call::<serde_json::Value>(&stub(env, visit_ref)?, &Command::Event { event }).await.map(|_| ())
+}
+
+/// The provider's pass to the visit page: sealed, path-scoped, 12 hours.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VisitPass {
+    visit_ref: String,
+    ehr_user_id: String,
+    expires_at: u64,
+}
+
+impl Expiring for VisitPass {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+fn seen_key(ehr_user_id: &str) -> String {
+    format!("ehr_user:{}", sha256_hex(ehr_user_id))
+}
+
+/// After the launch checks passed: find the appointment, get or create its
+/// meeting, write the links back, and send the clinician on.
+pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &TokenResponse, fhir_user: &str, ehr_user_id: &str) -> Result<Response> {
+    let ref_key = ctx.secret(REF_KEY_SECRET).ok_or_else(|| {
+        Error::new(500, "launch_not_configured", format!("Visitgate's appointment key (Worker secret {REF_KEY_SECRET}) is not set up. Ask your Visitgate administrator."))
+    })?;
+    let video = entry.video.clone().ok_or_else(|| {
+        Error::new(409, "video_not_configured", "Video meetings are not set up for this organisation yet. Ask your Visitgate administrator to choose a video provider in the admin portal.")
+    })?;
+    let store = kv::store(&ctx.env)?;
+    // Independent reads in one batch: the appointment, and whether this clinician signed in before.
+    let (found, seen) = join(fhir::appointment(iss, token, fhir_user), store.get(&seen_key(ehr_user_id)).text()).await;
+    let (_, visit) = found?;
+    let seen_before = matches!(seen, Ok(Some(_)));
+
+    let visit_ref = keyed_hash_hex(ref_key.as_bytes(), &format!("{}|{}|{}", entry.tenant_id, entry.base_id, visit.id));
+    let start = visit.start.clone().unwrap_or_else(crate::now_iso);
+    let request = MeetingRequest {
+        external_id: format!("visitgate-{}", &visit_ref[..32]),
+        end: visit.end.clone().unwrap_or_else(|| start.clone()),
+        start,
+        subject: "Video visit".into(),
+    };
+    let info = VisitInfo {
+        tenant_id: entry.tenant_id.clone(),
+        base_id: entry.base_id.clone(),
+        start: visit.start.clone(),
+        end: visit.end.clone(),
+        appointment_status: visit.status.clone(),
+    };
+    let visit_stub = stub(&ctx.env, &visit_ref)?;
+    let meeting: Meeting = call(&visit_stub, &Command::Open { info, video, request, ehr_user_id: ehr_user_id.into() }).await?;
+
+    if !seen_before {
+        let key = seen_key(ehr_user_id);
+        let value = serde_json::json!({ "ehr_user_id": ehr_user_id, "first_seen": crate::now_iso() }).to_string();
+        ctx.background(async move {
+            if let Ok(put) = store.put(&key, value) {
+                let _ = put.execute().await;
+            }
+        });
+    }
+    let may_write = token.scope.as_deref().is_none_or(|s| s.split_whitespace().any(|x| x == "user/Appointment.write" || x == "user/Appointment.u"));
+    if entry.launch.write_back && may_write {
+        let (env, base, access, m, r) = (ctx.env.clone(), iss.to_string(), token.access_token.clone(), meeting.clone(), visit_ref.clone());
+        ctx.background(async move {
+            let event = match write_back(&base, &access, visit, &m).await {
+                Ok(detail) => Event::new("write_back_ok", None, Some(detail)),
+                Err(why) => Event::new("write_back_failed", None, Some(why)),
+            };
+            if let Err(e) = record(&env, &r, event).await {
+                worker::console_error!("recording write-back: {}", e.body.message);
+            }
+        });
+    }
+
+    if entry.launch.skip_provider_page && seen_before {
+        return redirect(&meeting.provider_url, None);
+    }
+    let key = crate::launch::seal_key(ctx)?;
+    let pass = VisitPass { visit_ref: visit_ref.clone(), ehr_user_id: ehr_user_id.into(), expires_at: crate::now_secs() + PASS_TTL_SECS };
+    let sealed = cookie::seal(&key, VISIT_PURPOSE, &pass, random_bytes());
+    let secure = if ctx.loopback_dev { "" } else { "; Secure" };
+    let cookie = format!("{PASS_COOKIE}={sealed}; Path=/visit/{visit_ref}; HttpOnly; SameSite=Lax; Max-Age={PASS_TTL_SECS}{secure}");
+    redirect(&format!("/visit/{visit_ref}"), Some(cookie))
+}
+
+fn redirect(location: &str, cookie: Option<String>) -> Result<Response> {
+    let mut resp = Response::empty()?.with_status(303);
+    resp.headers_mut().set("location", location)?;
+    resp.headers_mut().set("cache-control", "no-store")?;
+    resp.headers_mut().set("referrer-policy", "no-referrer")?;
+    if let Some(c) = cookie {
+        resp.headers_mut().append("set-cookie", &c)?;
+    }
+    Ok(resp)
+}
+
+/// Puts both links into the Appointment's rooms (JSON Patch with If-Match).
+/// On 409/412 the appointment is read again and the patch retried once.
+async fn write_back(base: &str, token: &AccessToken, visit: VideoVisit, meeting: &Meeting) -> std::result::Result<String, String> {
+    let mut visit = visit;
+    for attempt in 0..2 {
+        let already = visit.provider_room.as_ref().and_then(|r| r.url.as_deref()) == Some(meeting.provider_url.as_str())
+            && visit.patient_room.as_ref().and_then(|r| r.url.as_deref()) == Some(meeting.patient_url.as_str());
+        if already {
+            return Ok("links already in the appointment".into());
+        }
+        let patch = write_back_patch(&visit, &meeting.provider_url, &meeting.patient_url)
+            .ok_or("the appointment has no virtual meeting rooms to write to")?;
+        let if_match = visit.version_id.as_deref().map(|v| format!("W/\"{v}\""));
+        let body = serde_json::to_string(&patch).map_err(|e| e.to_string())?;
+        let path = format!("Appointment/{}", visit.id);
+        let resp = fhir::call(Method::Patch, base, token, &path, Some((body, "application/json-patch+json")), if_match.as_deref())
+            .await
+            .map_err(|e| e.body.message)?;
+        match resp.status {
+            200..=299 => return Ok(format!("written (HTTP {})", resp.status)),
+            409 | 412 if attempt == 0 => {
+                let fresh = fhir::call(Method::Get, base, token, &path, None, None).await.map_err(|e| e.body.message)?;
+                let json: serde_json::Value = serde_json::from_str(&fresh.body).map_err(|e| e.to_string())?;
+                visit = parse(&json)?;
+            }
+            s => return Err(format!("the EHR refused the update (HTTP {s})")),
+        }
+    }
+    Err("the appointment kept changing while writing the links (HTTP 409)".into())
+}
+
+fn pass(req: &Request, ctx: &Ctx, visit_ref: &str) -> Result<VisitPass> {
+    let sealed = crate::auth::cookie(req, PASS_COOKIE).ok_or_else(|| {
+        Error::new(401, "visit_pass_missing", "Open this visit from the EHR: this page is only for the clinician who launched it.")
+    })?;
+    let pass: VisitPass = cookie::open(&crate::launch::seal_key(ctx)?, VISIT_PURPOSE, &sealed, crate::now_secs()).map_err(|e| match e {
+        OpenError::Expired => Error::new(401, "visit_pass_expired", "Your access to this visit page has expired. Open the visit from the EHR again."),
+        OpenError::Invalid => Error::new(401, "visit_pass_invalid", "Open this visit from the EHR: this page is only for the clinician who launched it."),
+    })?;
+    if pass.visit_ref != visit_ref {
+        return Err(Error::forbidden());
+    }
+    Ok(pass)
+}
+
+/// `/visit/{ref}`, `/visit/{ref}/status`, `/visit/{ref}/live`.
+pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
+    let (visit_ref, sub) = rest.split_once('/').unwrap_or((rest, ""));
+    if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::not_found("This visit"));
+    }
+    pass(&req, ctx, visit_ref)?;
+    let stub = stub(&ctx.env, visit_ref)?;
+    match sub {
+        "" => {
+            let status: Status = call(&stub, &Command::Status).await?;
+            Ok(crate::pages::html_with_csp(200, &provider_page(visit_ref, &status), PROVIDER_PAGE_CSP))
+        }
+        "status" => crate::http::json(200, &call::<Status>(&stub, &Command::Status).await?),
+        "live" => Ok(stub.fetch_with_request(req).await?),
+        _ => Err(Error::not_found("This page")),
+    }
+}
+
+const PROVIDER_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self' https:; base-uri 'none'; form-action 'none'";
+
+fn provider_page(visit_ref: &str, status: &Status) -> String {
+    let info = status.info.clone();
+    let when = info.as_ref().and_then(|i| i.start.clone()).unwrap_or_default();
+    let appt = info.as_ref().map(|i| i.appointment_status.clone()).unwrap_or_default();
+    let join = status.meeting.as_ref().map(|m| {
+        let app = m.app_url.as_ref().map(|u| format!(" <a class=\"button secondary\" href=\"{}\">Join in the Teams app</a>", escape(u))).unwrap_or_default();
+        format!("<p><a class=\"button\" href=\"{}\" rel=\"noopener\">Join in browser</a>{app}</p>", escape(&m.provider_url))
+    });
+    let events: String = status.events.iter().rev().map(event_item).collect();
+    let body = format!(
+        "<p>Appointment <time id=\"when\" datetime=\"{w}\">{w}</time> · status <strong>{s}</strong></p>{join}\
+         <p><button type=\"button\" disabled aria-describedby=\"send-help\">Send link to patient</button> <span id=\"send-help\" class=\"code\">Available once SMS notifications are set up.</span></p>\
+         <h2>Live status</h2><ul id=\"events\" aria-live=\"polite\" data-visit=\"{r}\">{events}</ul>\
+         <script src=\"/visit/live.js\" defer></script>",
+        w = escape(&when),
+        s = escape(&appt),
+        join = join.unwrap_or_else(|| "<p>The meeting is being prepared…</p>".into()),
+        r = escape(visit_ref),
+    );
+    page_html("Video visit", &body)
+}
+
+fn event_item(e: &Event) -> String {
+    let what = match e.kind.as_str() {
+        "provider_launch" => "Clinician opened the visit from the EHR".to_string(),
+        "meeting_created" => "Meeting created".to_string(),
+        "write_back_ok" => "Meeting links saved in the EHR appointment".to_string(),
+        "write_back_failed" => format!("Could not save the meeting links in the EHR ({})", e.detail.clone().unwrap_or_default()),
+        other => other.replace('_', " "),
+    };
+    format!("<li><time datetime=\"{at}\">{at}</time> {}</li>", escape(&what), at = escape(&e.at))
+}
+
+/// The provider page's script: follows the visit over a WebSocket, polling
+/// `status` when sockets are unavailable. Served as a file (no inline script).
+pub const LIVE_JS: &str = r#"(() => {
+  const list = document.getElementById('events');
+  if (!list) return;
+  const base = location.pathname.replace(/\/$/, '');
+  const label = e => ({provider_launch: 'Clinician opened the visit from the EHR', meeting_created: 'Meeting created',
+    write_back_ok: 'Meeting links saved in the EHR appointment',
+    write_back_failed: 'Could not save the meeting links in the EHR (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
+  const fmt = iso => { const d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString(); };
+  const render = s => {
+    list.replaceChildren(...s.events.slice().reverse().map(e => {
+      const li = document.createElement('li'); const t = document.createElement('time');
+      t.dateTime = e.at; t.textContent = fmt(e.at); li.append(t, ' ' + label(e)); return li; }));
+  };
+  const when = document.getElementById('when'); if (when && when.dateTime) when.textContent = fmt(when.dateTime);
+  list.querySelectorAll('time').forEach(t => { t.textContent = fmt(t.dateTime); });
+  const poll = () => fetch(base + '/status', {credentials: 'same-origin'}).then(r => r.ok ? r.json() : null).then(s => s && render(s)).catch(() => {});
+  try {
+    const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + base + '/live');
+    ws.onmessage = m => render(JSON.parse(m.data));
+    ws.onclose = () => setInterval(poll, 5000);
+  } catch { setInterval(poll, 5000); }
+})();
+"#;
+
+#[durable_object]
+pub struct VisitObject {
+    state: State,
+    env: Env,
+    lock: Mutex<()>,
+}
+
+impl VisitObject {
+    async fn status(&self) -> worker::Result<Status> {
+        let storage = self.state.storage();
+        Ok(Status {
+            info: storage.get("info").await?,
+            meeting: storage.get("meeting").await?,
+            events: storage.get("events").await?.unwrap_or_default(),
+        })
+    }
+
+    async fn push(&self, event: Event) -> worker::Result<()> {
+        let storage = self.state.storage();
+        let mut events: Vec<Event> = storage.get("events").await?.unwrap_or_default();
+        events.push(event);
+        storage.put("events", &events).await?;
+        self.broadcast().await
+    }
+
+    async fn broadcast(&self) -> worker::Result<()> {
+        let text = serde_json::to_string(&self.status().await?)?;
+        for ws in self.state.get_websockets() {
+            let _ = ws.send_with_str(&text);
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, cmd: Command) -> Result<serde_json::Value> {
+        match cmd {
+            Command::Status => Ok(serde_json::to_value(self.status().await?)?),
+            Command::Event { event } => {
+                self.push(event).await?;
+                Ok(serde_json::Value::Null)
+            }
+            Command::Open { info, video, request, ehr_user_id } => {
+                // Serialised: two launches at once get the same meeting.
+                let _guard = self.lock.lock().await;
+                let storage = self.state.storage();
+                storage.put("info", &info).await?;
+                let existing: Option<Meeting> = storage.get("meeting").await?;
+                let meeting = match existing {
+                    Some(m) => m,
+                    None => {
+                        let m = create_or_get(&self.env, &video, &request).await?;
+                        storage.put("meeting", &m).await?;
+                        self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?;
+                        m
+                    }
+                };
+                self.push(Event::new("provider_launch", Some(&ehr_user_id), None)).await?;
+                Ok(serde_json::to_value(meeting)?)
+            }
+        }
+    }
+}
+
+impl DurableObject for VisitObject {
+    fn new(state: State, env: Env) -> Self {
+        VisitObject { state, env, lock: Mutex::new(()) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        if req.headers().get("upgrade")?.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+            let pair = WebSocketPair::new()?;
+            self.state.accept_web_socket(&pair.server);
+            pair.server.send_with_str(serde_json::to_string(&self.status().await?)?)?;
+            return Response::from_websocket(pair.client);
+        }
+        let reply = match req.json::<Command>().await {
+            Ok(cmd) => self.handle(cmd).await,
+            Err(e) => Err(Error::internal(format!("visit command: {e}"))),
+        };
+        Ok(match reply {
+            Ok(v) => Response::from_json(&v)?,
+            Err(err) => Response::from_json(&err.body)?.with_status(err.status),
+        })
+    }
+
+    async fn websocket_message(&self, _ws: WebSocket, _message: WebSocketIncomingMessage) -> worker::Result<()> {
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _was_clean: bool) -> worker::Result<()> {
+        let _ = ws.close(Some(code.clamp(1000, 4999) as u16), Some("bye"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! Reading an Oracle Health video-visit Appointment and writing the meeting
+//! links back into it. Rooms are found by `type.text`, never by position:
+//! the documentation's own example has them in either order.
+
+use serde_json::{json, Value};
+
+pub const PROVIDER_ROOM: &str = "Provider Virtual Meeting Room";
+pub const PATIENT_ROOM: &str = "Patient Virtual Meeting Room";
+pub const VIDEO_SERVICE: &str = "Video Visit";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Room {
+    /// Index in `contained`: the JSON Patch paths are built from it.
+    pub index: usize,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoVisit {
+    pub id: String,
+    pub version_id: Option<String>,
+    pub status: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub description: Option<String>,
+    pub is_video: bool,
+    pub provider_room: Option<Room>,
+    pub patient_room: Option<Room>,
+    /// `actor.display` of the Patient participant, for the provider's eyes only.
+    pub patient_display: Option<String>,
+}
+
+fn text(v: &Value, ptr: &str) -> Option<String> {
+    v.pointer(ptr).and_then(Value::as_str).map(str::to_string)
+}
+
+fn room(appointment: &Value, type_text: &str) -> Option<Room> {
+    let contained = appointment.get("contained")?.as_array()?;
+    contained.iter().enumerate().find_map(|(index, r)| {
+        let is_room = r.get("resourceType").and_then(Value::as_str) == Some("HealthcareService")
+            && r.get("type")?.as_array()?.iter().any(|t| t.get("text").and_then(Value::as_str) == Some(type_text));
+        is_room.then(|| Room { index, url: text(r, "/telecom/0/value") })
+    })
+}
+
+pub fn parse(appointment: &Value) -> Result<VideoVisit, String> {
+    if appointment.get("resourceType").and_then(Value::as_str) != Some("Appointment") {
+        return Err("not an Appointment".into());
+    }
+    let id = text(appointment, "/id").ok_or("the Appointment has no id")?;
+    let service_video = appointment.get("serviceType").and_then(Value::as_array).is_some_and(|types| {
+        types.iter().any(|t| {
+            t.get("text").and_then(Value::as_str) == Some(VIDEO_SERVICE)
+                || t.get("coding").and_then(Value::as_array).is_some_and(|c| {
+                    c.iter().any(|c| c.get("display").and_then(Value::as_str) == Some(VIDEO_SERVICE))
+                })
+        })
+    });
+    let provider_room = room(appointment, PROVIDER_ROOM);
+    let patient_room = room(appointment, PATIENT_ROOM);
+    let patient_display = appointment.get("participant").and_then(Value::as_array).and_then(|ps| {
+        ps.iter().find_map(|p| {
+            let r = p.pointer("/actor/reference")?.as_str()?;
+            if r.starts_with("Patient/") || r.contains("/Patient/") {
+                text(p, "/actor/display")
+            } else {
+                None
+            }
+        })
+    });
+    Ok(VideoVisit {
+        is_video: service_video || (provider_room.is_some() && patient_room.is_some()),
+        id,
+        version_id: text(appointment, "/meta/versionId"),
+        status: text(appointment, "/status").unwrap_or_else(|| "unknown".into()),
+        start: text(appointment, "/start"),
+        end: text(appointment, "/end"),
+        description: text(appointment, "/description"),
+        provider_room,
+        patient_room,
+        patient_display,
+    })
+}
+
+/// The id in `Type/id` or `…/Type/id` (absolute), if it is of `resource_type`.
+pub fn reference_id(reference: &str, resource_type: &str) -> Option<String> {
+    let mut parts = reference.trim_end_matches('/').rsplit('/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    (ty == resource_type && !id.is_empty()).then(|| id.to_string())
+}
+
+/// JSON Patch putting both links into their rooms, with the meeting period.
+/// `None` when the appointment lacks a room (nothing to write).
+pub fn write_back_patch(visit: &VideoVisit, provider_url: &str, patient_url: &str) -> Option<Vec<Value>> {
+    let mut ops = vec![];
+    for (room, url) in [(visit.provider_room.as_ref()?, provider_url), (visit.patient_room.as_ref()?, patient_url)] {
+        let base = format!("/contained/{}/telecom/0", room.index);
+        ops.push(json!({"op": "replace", "path": format!("{base}/value"), "value": url}));
+        if let (Some(start), Some(end)) = (&visit.start, &visit.end) {
+            ops.push(json!({"op": "replace", "path": format!("{base}/period/start"), "value": start}));
+            ops.push(json!({"op": "replace", "path": format!("{base}/period/end"), "value": end}));
+        }
+    }
+    Some(ops)
+}
+
+/// From an Appointment search Bundle, the video visit to launch into: a
+/// booked or arrived one, the earliest first.
+pub fn pick_video_visit(bundle: &Value) -> Option<Value> {
+    let mut visits: Vec<(Value, VideoVisit)> = bundle
+        .get("entry")?
+        .as_array()?
+        .iter()
+        .filter_map(|e| e.get("resource").cloned())
+        .filter_map(|r| parse(&r).ok().map(|v| (r, v)))
+        .filter(|(_, v)| v.is_video && matches!(v.status.as_str(), "booked" | "arrived" | "checked-in" | "pending"))
+        .collect();
+    visits.sort_by(|a, b| a.1.start.cmp(&b.1.start));
+    visits.into_iter().next().map(|(r, _)| r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Value {
+        serde_json::from_str(include_str!("../../tests/fixtures/oracle-health/appointment-video-visit.json")).unwrap()
+    }
+
+    #[test]
+    fn finds_rooms_by_type_text_not_position() {
+        let v = parse(&fixture()).unwrap();
+        assert_eq!(v.id, "3005757");
+        assert_eq!(v.version_id.as_deref(), Some("3"));
+        assert_eq!(v.patient_room, Some(Room { index: 0, url: Some("http://patientlink.vmr.net".into()) }));
+        assert_eq!(v.provider_room.as_ref().unwrap().index, 1);
+        assert!(v.is_video);
+        assert_eq!(v.patient_display.as_deref(), Some("Smart, Barney R"));
+
+        let mut swapped = fixture();
+        swapped["contained"].as_array_mut().unwrap().reverse();
+        let s = parse(&swapped).unwrap();
+        assert_eq!((s.provider_room.unwrap().index, s.patient_room.unwrap().index), (0, 1));
+    }
+
+    #[test]
+    fn patch_targets_the_rooms_found() {
+        let v = parse(&fixture()).unwrap();
+        let ops = write_back_patch(&v, "https://meet/provider", "https://meet/patient").unwrap();
+        assert_eq!(ops[0], json!({"op": "replace", "path": "/contained/1/telecom/0/value", "value": "https://meet/provider"}));
+        assert_eq!(ops[3], json!({"op": "replace", "path": "/contained/0/telecom/0/value", "value": "https://meet/patient"}));
+        assert_eq!(ops.len(), 6);
+        let mut no_rooms = fixture();
+        no_rooms["contained"] = json!([]);
+        assert!(write_back_patch(&parse(&no_rooms).unwrap(), "a", "b").is_none());
+    }
+
+    #[test]
+    fn references_and_search_pick() {
+        assert_eq!(reference_id("Appointment/123", "Appointment").as_deref(), Some("123"));
+        assert_eq!(reference_id("https://f/r4/t/Appointment/9", "Appointment").as_deref(), Some("9"));
+        assert_eq!(reference_id("Encounter/1", "Appointment"), None);
+        let mut later = fixture();
+        later["status"] = json!("booked");
+        later["id"] = json!("later");
+        later["start"] = json!("2030-01-01T10:00:00Z");
+        let mut sooner = later.clone();
+        sooner["id"] = json!("sooner");
+        sooner["start"] = json!("2030-01-01T09:00:00Z");
+        let cancelled = fixture();
+        let bundle = json!({"resourceType": "Bundle", "entry": [{"resource": later}, {"resource": cancelled}, {"resource": sooner}]});
+        assert_eq!(pick_video_visit(&bundle).unwrap()["id"], "sooner");
+    }
+}

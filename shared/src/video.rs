@@ -1,0 +1,120 @@
+//! Per-tenant video provider and launch options.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fhir_url::is_acceptable_endpoint;
+
+/// Which video service hosts a tenant's meetings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "snake_case")]
+pub enum VideoSettings {
+    /// Microsoft Teams through Graph `onlineMeetings/createOrGet`, app-only.
+    Teams(TeamsSettings),
+    /// Self-hosted Jitsi-style rooms with a signed JWT per participant.
+    Jitsi(JitsiSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamsSettings {
+    /// Entra ID (Azure AD) directory id of the health system.
+    pub entra_tenant_id: String,
+    pub client_id: String,
+    /// Name of the Worker secret holding the app's client secret.
+    pub client_secret_ref: String,
+    /// Entra object id or UPN of the account that organises the meetings.
+    pub organizer_user_id: String,
+    #[serde(default = "default_login_base")]
+    pub login_base: String,
+    #[serde(default = "default_graph_base")]
+    pub graph_base: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JitsiSettings {
+    /// e.g. `https://meet.example.org`
+    pub base_url: String,
+    pub app_id: String,
+    /// Name of the Worker secret with the HS256 app secret.
+    pub secret_ref: String,
+}
+
+fn default_login_base() -> String {
+    "https://login.microsoftonline.com".into()
+}
+
+fn default_graph_base() -> String {
+    "https://graph.microsoft.com".into()
+}
+
+impl VideoSettings {
+    /// Problems with the settings as `(field, message)`; empty when usable.
+    pub fn problems(&self, dev_mode: bool) -> Vec<(&'static str, String)> {
+        let mut out = vec![];
+        let mut url = |field: &'static str, v: &str| {
+            if !is_acceptable_endpoint(v, dev_mode) || v.ends_with('/') {
+                out.push((field, format!("{field} must be an https:// address without a trailing slash.")));
+            }
+        };
+        match self {
+            VideoSettings::Teams(t) => {
+                url("video.login_base", &t.login_base);
+                url("video.graph_base", &t.graph_base);
+            }
+            VideoSettings::Jitsi(j) => url("video.base_url", &j.base_url),
+        }
+        let (secret_field, secret) = match self {
+            VideoSettings::Teams(t) => ("video.client_secret_ref", &t.client_secret_ref),
+            VideoSettings::Jitsi(j) => ("video.secret_ref", &j.secret_ref),
+        };
+        if secret.is_empty() || !secret.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+            out.push((secret_field, "Name the Worker secret (capital letters, digits, '_'); never paste the secret itself.".into()));
+        }
+        out
+    }
+}
+
+/// How a launch behaves for a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchSettings {
+    /// Write the meeting links into the Appointment's virtual meeting rooms.
+    #[serde(default = "yes")]
+    pub write_back: bool,
+    /// After a clinician's first sign-in, go straight into the meeting.
+    #[serde(default)]
+    pub skip_provider_page: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for LaunchSettings {
+    fn default() -> Self {
+        LaunchSettings { write_back: true, skip_provider_page: false }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn teams_defaults_to_microsoft_endpoints() {
+        let v: VideoSettings = serde_json::from_str(
+            r#"{"provider":"teams","entra_tenant_id":"t","client_id":"c","client_secret_ref":"TEAMS_SECRET","organizer_user_id":"u"}"#,
+        )
+        .unwrap();
+        let VideoSettings::Teams(t) = &v else { panic!() };
+        assert_eq!(t.graph_base, "https://graph.microsoft.com");
+        assert!(v.problems(false).is_empty());
+    }
+
+    #[test]
+    fn insecure_urls_and_pasted_secrets_are_refused() {
+        let v = VideoSettings::Jitsi(JitsiSettings { base_url: "http://meet.example.org".into(), app_id: "a".into(), secret_ref: "my secret!".into() });
+        let fields: Vec<_> = v.problems(false).into_iter().map(|p| p.0).collect();
+        assert_eq!(fields, ["video.base_url", "video.secret_ref"]);
+        let launch: LaunchSettings = serde_json::from_str("{}").unwrap();
+        assert!(launch.write_back && !launch.skip_provider_page);
+    }
+}

@@ -1,0 +1,169 @@
+// Provider launch end to end: EHR sandbox (SMART 2.2 authorization server +
+// FHIR R4) → real gateway under wrangler dev → video stand-in (Graph), driven
+// like a browser that follows redirects.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from '../lib/harness.mjs';
+import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
+import { fhirBase, DEMO, TENANTS } from '../standins/ehr-sandbox.mjs';
+import { DEFAULT_APP } from '../standins/video.mjs';
+
+let stack;
+let sb; // sandbox control
+const SECRET = 'basic-secret-123';
+
+async function post(url, body) {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+before(async () => {
+  stack = await startStack({ vars: { EHR_SECRET_CLINIC: SECRET } });
+  sb = stack.sandbox.url;
+  const redirect_uri = `${stack.url}/launch/callback`;
+  await post(`${sb}/_sandbox/clients`, { client_id: 'vg-basic', redirect_uri, auth_method: 'client_secret_basic', client_secret: SECRET });
+  await post(`${sb}/_sandbox/clients`, { client_id: 'vg-jwt', redirect_uri, auth_method: 'private_key_jwt', jwks_url: `${stack.url}/.well-known/jwks.json` });
+
+  assert.equal((await stack.api('POST', '/api/v1/tenants', { id: 'clinic', display_name: 'Clinic' })).status, 201);
+  const video = {
+    provider: 'teams', entra_tenant_id: DEFAULT_APP.tenantId, client_id: DEFAULT_APP.clientId,
+    client_secret_ref: 'VIDEO_CLIENT_SECRET', organizer_user_id: 'dr.visits@contoso.example',
+    login_base: stack.video.url, graph_base: stack.video.url,
+  };
+  const put = await stack.api('PUT', '/api/v1/tenants/clinic', { display_name: 'Clinic', video }, { 'if-match': '"v1"' });
+  assert.equal(put.status, 200, put.text);
+  let etag = put.headers.get('etag');
+  const bases = [
+    ['good', 'test', { client_id: 'vg-basic', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET_CLINIC' }],
+    ['good2', 'production', { client_id: 'vg-jwt', auth_method: 'private_key_jwt' }],
+    ['good4', 'test', { client_id: 'vg-basic', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET_CLINIC' }],
+  ];
+  for (const [name, environment, client] of bases) {
+    const r = await stack.api('POST', '/api/v1/tenants/clinic/fhir-bases',
+      { url: fhirBase(sb, name), environment, department: name, client }, { 'if-match': etag });
+    assert.equal(r.status, 201, r.text);
+    etag = r.headers.get('etag');
+  }
+});
+after(async () => { await stack?.stop(); });
+
+async function newLaunch(tenant = 'good', extra = {}) {
+  return post(`${sb}/_sandbox/launches`, { tenant, ...extra });
+}
+
+async function launch(tenant = 'good', extra = {}, browser = new HttpBrowser()) {
+  const l = await newLaunch(tenant, extra);
+  const res = await browser.get(`${stack.url}/launch?iss=${encodeURIComponent(l.iss)}&launch=${encodeURIComponent(l.launch)}`);
+  return { ...res, launch: l, browser };
+}
+
+async function appointment(id) {
+  return (await fetch(`${sb}/_sandbox/appointments/${id}`)).json();
+}
+
+function room(appt, text) {
+  return appt.contained.find(c => c.type?.some(t => t.text === text)).telecom[0].value;
+}
+
+async function eventually(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { return await fn(); } catch (e) { if (Date.now() > end) throw e; }
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+test('client_secret_basic: launch lands on the provider page with the meeting, links written back', async () => {
+  const res = await launch('good', { appointment: DEMO.good.appointments.video1 });
+  assert.equal(res.status, 200, `${res.hops.map(h => `${h.status} ${h.url}`).join('\n')}\n${res.text.slice(0, 500)}`);
+  assert.match(new URL(res.url).pathname, /^\/visit\/[0-9a-f]{64}$/);
+  assert.deepEqual(res.hops.map(h => h.status), [302, 302, 303, 200]);
+  const meetings = await (await fetch(`${stack.video.url}/_video/meetings`)).json();
+  const meeting = meetings.at(-1);
+  assert.ok(res.text.includes(`href="${meeting.joinWebUrl.replaceAll('&', '&amp;')}"`), 'join link on the page');
+  assert.match(meeting.externalId, /^visitgate-[0-9a-f]{32}$/);
+  assert.equal(meeting.subject, 'Video visit', 'no patient data in the meeting');
+
+  const appt = await eventually(async () => {
+    const a = await appointment(DEMO.good.appointments.video1);
+    assert.equal(room(a, 'Provider Virtual Meeting Room'), meeting.joinWebUrl);
+    return a;
+  });
+  assert.equal(room(appt, 'Patient Virtual Meeting Room'), meeting.joinWebUrl);
+  const status = await eventually(async () => {
+    const s = await res.browser.get(`${res.url}/status`);
+    const body = JSON.parse(s.text);
+    assert.ok(body.events.some(e => e.kind === 'write_back_ok'), JSON.stringify(body.events));
+    return body;
+  });
+  assert.deepEqual(status.events.map(e => e.kind).slice(0, 2), ['meeting_created', 'provider_launch']);
+  assert.match(status.events[1].ehr_user_id, new RegExp(`/r4/${TENANTS.good}/Practitioner/`));
+});
+
+test('private_key_jwt: the EHR verifies our ES384 assertion against our published JWKS', async () => {
+  const jwks = await (await fetch(`${stack.url}/.well-known/jwks.json`)).json();
+  assert.equal(jwks.keys.length, 1);
+  assert.equal(jwks.keys[0].alg, 'ES384');
+  assert.equal(jwks.keys[0].crv, 'P-384');
+  assert.ok(!('d' in jwks.keys[0]), 'no private part');
+  const res = await launch('good2', { appointment: DEMO.good2.appointments.video1 });
+  assert.equal(res.status, 200, res.text.slice(0, 600));
+  assert.match(res.text, /Join in browser/);
+});
+
+test('an id_token signed by a single key without kid is accepted', async () => {
+  const res = await launch('good4', { appointment: DEMO.good4.appointments.video1 });
+  assert.equal(res.status, 200, res.text.slice(0, 600));
+});
+
+test('warm launch: no discovery request, meeting reused, three sequential upstream round trips', async () => {
+  const id = DEMO.good.appointments.video1;
+  await launch('good', { appointment: id }); // warm the caches and the meeting
+  await fetch(`${sb}/_sandbox/requests`, { method: 'DELETE' });
+  await fetch(`${stack.video.url}/_video/requests`, { method: 'DELETE' });
+  const meetingsBefore = (await (await fetch(`${stack.video.url}/_video/meetings`)).json()).length;
+  const res = await launch('good', { appointment: id });
+  assert.equal(res.status, 200);
+  const ehr = await (await fetch(`${sb}/_sandbox/requests`)).json();
+  const video = await (await fetch(`${stack.video.url}/_video/requests`)).json();
+  assert.ok(!ehr.some(r => /smart-configuration|metadata|\/jwk/.test(r.path)), ehr.map(r => r.path).join('\n'));
+  assert.equal((await (await fetch(`${stack.video.url}/_video/meetings`)).json()).length, meetingsBefore, 'meeting reused');
+
+  // The gateway's upstream calls on the critical path, in order.
+  const token = ehr.filter(r => r.method === 'POST' && /\/token$/.test(r.path));
+  const reads = ehr.filter(r => r.method === 'GET' && /\/r4\//.test(r.path));
+  assert.equal(token.length, 1);
+  assert.equal(reads.length, 1, 'one batch of FHIR reads: the appointment');
+  assert.ok(token[0].end_ms <= reads[0].start_ms, 'reads after the token');
+  // The meeting exists already, so the visit object answers without a Graph call.
+  assert.equal(video.filter(r => /createOrGet/.test(r.path)).length, 0);
+});
+
+test('two launches at once for a new appointment make one meeting', async () => {
+  const id = DEMO.good.appointments.video2;
+  await fetch(`${stack.video.url}/_video/requests`, { method: 'DELETE' });
+  const [a, b] = await Promise.all([launch('good', { appointment: id }), launch('good', { appointment: id })]);
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  assert.equal(a.url, b.url, 'same visit');
+  const calls = (await (await fetch(`${stack.video.url}/_video/requests`)).json()).filter(r => /createOrGet/.test(r.path));
+  assert.equal(calls.length, 1);
+  const appt = await eventually(async () => {
+    const x = await appointment(id);
+    assert.notEqual(room(x, 'Provider Virtual Meeting Room'), 'https://vmr.ehr-sandbox.invalid/unassigned');
+    return x;
+  });
+  // video2 has the provider room first: found by type, not position.
+  assert.equal(appt.contained[0].type[0].text, 'Provider Virtual Meeting Room');
+});
+
+test('appointment context from the encounter, and from an Oracle-style search', async () => {
+  const viaEncounter = await launch('good', { appointment: DEMO.good.appointments.video1, context: 'encounter' });
+  assert.equal(viaEncounter.status, 200, viaEncounter.text.slice(0, 500));
+  const viaSearch = await launch('good', { appointment: DEMO.good.appointments.video1, context: 'none' });
+  assert.equal(viaSearch.status, 200, viaSearch.text.slice(0, 500));
+  const searches = (await (await fetch(`${sb}/_sandbox/requests`)).json()).filter(r => /Appointment\?/.test(r.path));
+  assert.ok(searches.some(r => /date=ge\d{4}-\d\d-\d\d/.test(r.path) && /(patient|practitioner)=/.test(r.path)), 'date plus patient/practitioner');
+});
