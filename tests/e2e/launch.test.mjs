@@ -3,77 +3,17 @@
 // like a browser that follows redirects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from '../lib/harness.mjs';
-import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
-import { fhirBase, DEMO, TENANTS } from '../standins/ehr-sandbox.mjs';
-import { DEFAULT_APP } from '../standins/video.mjs';
+import { startLaunchStack, room, eventually } from '../lib/launch.mjs';
+import { DEMO, TENANTS } from '../standins/ehr-sandbox.mjs';
 
 let stack;
-let sb; // sandbox control
-const SECRET = 'basic-secret-123';
-
-async function post(url, body) {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${text}`);
-  return JSON.parse(text);
-}
-
+let sb;
+let launch;
+let appointment;
 before(async () => {
-  stack = await startStack({ vars: { EHR_SECRET_CLINIC: SECRET } });
-  sb = stack.sandbox.url;
-  const redirect_uri = `${stack.url}/launch/callback`;
-  await post(`${sb}/_sandbox/clients`, { client_id: 'vg-basic', redirect_uri, auth_method: 'client_secret_basic', client_secret: SECRET });
-  await post(`${sb}/_sandbox/clients`, { client_id: 'vg-jwt', redirect_uri, auth_method: 'private_key_jwt', jwks_url: `${stack.url}/.well-known/jwks.json` });
-
-  assert.equal((await stack.api('POST', '/api/v1/tenants', { id: 'clinic', display_name: 'Clinic' })).status, 201);
-  const video = {
-    provider: 'teams', entra_tenant_id: DEFAULT_APP.tenantId, client_id: DEFAULT_APP.clientId,
-    client_secret_ref: 'VIDEO_CLIENT_SECRET', organizer_user_id: 'dr.visits@contoso.example',
-    login_base: stack.video.url, graph_base: stack.video.url,
-  };
-  const put = await stack.api('PUT', '/api/v1/tenants/clinic', { display_name: 'Clinic', video }, { 'if-match': '"v1"' });
-  assert.equal(put.status, 200, put.text);
-  let etag = put.headers.get('etag');
-  const bases = [
-    ['good', 'test', { client_id: 'vg-basic', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET_CLINIC' }],
-    ['good2', 'production', { client_id: 'vg-jwt', auth_method: 'private_key_jwt' }],
-    ['good4', 'test', { client_id: 'vg-basic', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET_CLINIC' }],
-  ];
-  for (const [name, environment, client] of bases) {
-    const r = await stack.api('POST', '/api/v1/tenants/clinic/fhir-bases',
-      { url: fhirBase(sb, name), environment, department: name, client }, { 'if-match': etag });
-    assert.equal(r.status, 201, r.text);
-    etag = r.headers.get('etag');
-  }
+  ({ stack, sb, launch, appointment } = await startLaunchStack());
 });
 after(async () => { await stack?.stop(); });
-
-async function newLaunch(tenant = 'good', extra = {}) {
-  return post(`${sb}/_sandbox/launches`, { tenant, ...extra });
-}
-
-async function launch(tenant = 'good', extra = {}, browser = new HttpBrowser()) {
-  const l = await newLaunch(tenant, extra);
-  const res = await browser.get(`${stack.url}/launch?iss=${encodeURIComponent(l.iss)}&launch=${encodeURIComponent(l.launch)}`);
-  return { ...res, launch: l, browser };
-}
-
-async function appointment(id) {
-  return (await fetch(`${sb}/_sandbox/appointments/${id}`)).json();
-}
-
-function room(appt, text) {
-  return appt.contained.find(c => c.type?.some(t => t.text === text)).telecom[0].value;
-}
-
-async function eventually(fn, ms = 5000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try { return await fn(); } catch (e) { if (Date.now() > end) throw e; }
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
 
 test('client_secret_basic: launch lands on the provider page with the meeting, links written back', async () => {
   const res = await launch('good', { appointment: DEMO.good.appointments.video1 });
@@ -166,4 +106,20 @@ test('appointment context from the encounter, and from an Oracle-style search', 
   assert.equal(viaSearch.status, 200, viaSearch.text.slice(0, 500));
   const searches = (await (await fetch(`${sb}/_sandbox/requests`)).json()).filter(r => /Appointment\?/.test(r.path));
   assert.ok(searches.some(r => /date=ge\d{4}-\d\d-\d\d/.test(r.path) && /(patient|practitioner)=/.test(r.path)), 'date plus patient/practitioner');
+});
+
+test('no patient data in KV, Durable Object storage or the logs', async () => {
+  const { readdirSync, readFileSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { SENSITIVE_VALUES } = await import('../standins/ehr-sandbox.mjs');
+  const files = [];
+  const walk = d => { for (const f of readdirSync(d)) { const p = join(d, f); statSync(p).isDirectory() ? walk(p) : files.push(p); } };
+  walk(stack.stateDir);
+  assert.ok(files.length > 3, 'state was written');
+  const blobs = files.map(f => [f, readFileSync(f).toString('latin1')]).concat([['wrangler log', stack.logs()]]);
+  for (const value of SENSITIVE_VALUES) {
+    for (const [name, text] of blobs) {
+      assert.ok(!text.includes(value), `${JSON.stringify(value)} found in ${name}`);
+    }
+  }
 });

@@ -147,6 +147,8 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
     adminToken,
     sandbox,
     video,
+    vars: allVars,
+    stateDir: join(dir, 'state'),
     api: apiClient(url, adminToken),
     logs: () => output,
     stop,

@@ -32,11 +32,15 @@ export class HttpBrowser {
     return this.cookies.find(c => c.name === name || c.name.startsWith(name));
   }
 
-  /** GET with redirects followed; returns the final response and the hops. */
-  async get(url, { maxRedirects = 10 } = {}) {
+  /**
+   * GET with redirects followed; returns the final response and the hops.
+   * `until(url)` stops before requesting a matching URL (returned as `pending`).
+   */
+  async get(url, { maxRedirects = 10, until = () => false } = {}) {
     const hops = [];
     let current = url;
     for (let i = 0; i <= maxRedirects; i++) {
+      if (i > 0 && until(current)) return { pending: current, hops };
       const started = performance.now();
       const headers = {};
       const cookie = this.cookieHeader(current);

@@ -12,7 +12,6 @@ use crate::error::Error;
 use crate::upstream::{send, UpstreamError, UpstreamResponse};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-const INSUFFICIENT_SCOPES: &str = "urn:cerner:error:oauth2:resource-access:insufficient-scopes";
 
 pub async fn call(method: Method, base: &str, token: &AccessToken, path: &str, body: Option<(String, &str)>, if_match: Option<&str>) -> Result<UpstreamResponse, Error> {
     let headers = Headers::new();
@@ -39,7 +38,9 @@ async fn read_json(base: &str, token: &AccessToken, path: &str, what: &str) -> R
     match resp.status {
         200..=299 => serde_json::from_str(&resp.body)
             .map_err(|_| Error::new(502, "fhir_invalid", format!("The EHR returned something other than FHIR JSON for the {what}."))),
-        401 | 403 if resp.body.contains(INSUFFICIENT_SCOPES) || resp.status == 403 => Err(Error::new(
+        401 => Err(Error::new(401, "fhir_unauthorized", format!("The EHR's FHIR server did not accept Visitgate's access token for the {what}. Launch again from the EHR."))),
+        // Oracle Health answers 403 with urn:cerner:error:oauth2:resource-access:insufficient-scopes.
+        403 => Err(Error::new(
             403,
             "launch_insufficient_scopes",
             format!("The EHR did not grant Visitgate permission to read the {what}. Ask your EHR administrator to grant the scopes listed in the integration records."),

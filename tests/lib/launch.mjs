@@ -1,0 +1,68 @@
+// A gateway with a tenant whose FHIR bases point at the EHR sandbox and
+// whose video provider is the Graph stand-in, plus launch helpers.
+import assert from 'node:assert/strict';
+import { startStack } from './harness.mjs';
+import { HttpBrowser } from './http-browser.mjs';
+import { fhirBase } from '../standins/ehr-sandbox.mjs';
+import { DEFAULT_APP } from '../standins/video.mjs';
+
+export const SECRET = 'basic-secret-123';
+
+export async function post(url, body) {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${url}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Bases: good (test, secret_basic), good2 (production, private_key_jwt), good4 (test, key without kid). */
+export async function startLaunchStack(options = {}) {
+  const stack = await startStack({ ...options, vars: { EHR_SECRET_CLINIC: SECRET, ...(options.vars ?? {}) } });
+  const sb = stack.sandbox.url;
+  const redirect_uri = `${stack.url}/launch/callback`;
+  await post(`${sb}/_sandbox/clients`, { client_id: 'vg-basic', redirect_uri, auth_method: 'client_secret_basic', client_secret: SECRET });
+  await post(`${sb}/_sandbox/clients`, { client_id: 'vg-jwt', redirect_uri, auth_method: 'private_key_jwt', jwks_url: `${stack.url}/.well-known/jwks.json` });
+
+  assert.equal((await stack.api('POST', '/api/v1/tenants', { id: 'clinic', display_name: 'Clinic' })).status, 201);
+  const video = {
+    provider: 'teams', entra_tenant_id: DEFAULT_APP.tenantId, client_id: DEFAULT_APP.clientId,
+    client_secret_ref: 'VIDEO_CLIENT_SECRET', organizer_user_id: 'dr.visits@contoso.example',
+    login_base: stack.video.url, graph_base: stack.video.url,
+  };
+  const put = await stack.api('PUT', '/api/v1/tenants/clinic', { display_name: 'Clinic', video }, { 'if-match': '"v1"' });
+  assert.equal(put.status, 200, put.text);
+  let etag = put.headers.get('etag');
+  const bases = [
+    ['good', 'test', { client_id: 'vg-basic', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET_CLINIC' }],
+    ['good2', 'production', { client_id: 'vg-jwt', auth_method: 'private_key_jwt' }],
+    ['good4', 'test', { client_id: 'vg-basic', auth_method: 'client_secret_basic', secret_ref: 'EHR_SECRET_CLINIC' }],
+  ];
+  for (const [name, environment, client] of bases) {
+    const r = await stack.api('POST', '/api/v1/tenants/clinic/fhir-bases',
+      { url: fhirBase(sb, name), environment, department: name, client }, { 'if-match': etag });
+    assert.equal(r.status, 201, r.text);
+    etag = r.headers.get('etag');
+  }
+
+  const newLaunch = (tenant = 'good', extra = {}) => post(`${sb}/_sandbox/launches`, { tenant, ...extra });
+  const launchUrl = l => `${stack.url}/launch?iss=${encodeURIComponent(l.iss)}&launch=${encodeURIComponent(l.launch)}`;
+  const launch = async (tenant = 'good', extra = {}, browser = new HttpBrowser()) => {
+    const l = await newLaunch(tenant, extra);
+    const res = await browser.get(launchUrl(l));
+    return { ...res, launch: l, browser };
+  };
+  const appointment = async id => (await fetch(`${sb}/_sandbox/appointments/${id}`)).json();
+  return { stack, sb, newLaunch, launchUrl, launch, appointment };
+}
+
+export function room(appt, text) {
+  return appt.contained.find(c => c.type?.some(t => t.text === text)).telecom[0].value;
+}
+
+export async function eventually(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { return await fn(); } catch (e) { if (Date.now() > end) throw e; }
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
