@@ -79,7 +79,9 @@ pub fn integration_records(origin: &str, tenant: &Tenant) -> IntegrationRecords 
                     application_type: "Provider (SMART EHR launch), confidential client".into(),
                     intended_users: "Clinicians in PowerChart".into(),
                     launch_type: "EHR launch".into(),
-                    launch_url: format!("{origin}{LAUNCH_PATH}"),
+                    // `env` lets the gateway refuse a launch whose iss is configured
+                    // for the other environment (a registration pointed at the wrong system).
+                    launch_url: format!("{origin}{LAUNCH_PATH}?env={}", b.environment.as_str()),
                     redirect_uri: format!("{origin}{CALLBACK_PATH}"),
                     client_id: b.client.client_id.clone(),
                     token_endpoint_auth_method: b.client.auth_method,

@@ -132,7 +132,7 @@ test('integration records list what the EHR side must register, and download', a
   assert.equal(rec.fhir_base, base('good2'));
   assert.equal(rec.environment, 'production');
   const p = rec.provider_launch;
-  assert.equal(p.launch_url, `${stack.url}/launch`);
+  assert.equal(p.launch_url, `${stack.url}/launch?env=production`);
   assert.equal(p.redirect_uri, `${stack.url}/launch/callback`);
   assert.equal(p.client_id, 'abc-123');
   assert.equal(p.token_endpoint_auth_method, 'private_key_jwt');
