@@ -111,8 +111,11 @@ test('id_token checks: signature, iss, aud, exp, nonce, fhirUser', async () => {
 test('insufficient scopes and a missing appointment', async () => {
   const narrow = await ctx.launch('good', { scenario: { grant_scopes: 'launch openid fhirUser user/Patient.rs' } });
   refused(narrow, 403, 'launch_insufficient_scopes', /user\/Appointment/);
-  const missing = await ctx.launch('good', { appointment: DEMO.good.appointments.inPerson });
-  refused(missing, 422, 'appointment_not_video');
+  const inPerson = await ctx.launch('good', { appointment: DEMO.good.appointments.inPerson });
+  refused(inPerson, 422, 'appointment_not_video');
+  // No fhirContext or encounter, and the patient has no video visit today.
+  const none = await ctx.launch('good', { appointment: DEMO.good.appointments.inPerson, context: 'none' });
+  refused(none, 404, 'appointment_not_found', /No video visit was found for today/);
 });
 
 test('no open redirect: every redirect went to the gateway or the configured EHR', async () => {

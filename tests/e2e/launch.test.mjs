@@ -84,12 +84,19 @@ test('warm launch: no discovery request, meeting reused, three sequential upstre
 test('two launches at once for a new appointment make one meeting', async () => {
   const id = DEMO.good.appointments.video2;
   await fetch(`${stack.video.url}/_video/requests`, { method: 'DELETE' });
+  await fetch(`${sb}/_sandbox/requests`, { method: 'DELETE' });
   const [a, b] = await Promise.all([launch('good', { appointment: id }), launch('good', { appointment: id })]);
   assert.equal(a.status, 200);
   assert.equal(b.status, 200);
   assert.equal(a.url, b.url, 'same visit');
   const calls = (await (await fetch(`${stack.video.url}/_video/requests`)).json()).filter(r => /createOrGet/.test(r.path));
   assert.equal(calls.length, 1);
+  // Sequential structure of a first launch: token → appointment read → meeting create.
+  const ehr = await (await fetch(`${sb}/_sandbox/requests`)).json();
+  const firstToken = ehr.find(r => r.method === 'POST' && /\/token$/.test(r.path));
+  const firstRead = ehr.find(r => r.method === 'GET' && /\/Appointment\//.test(r.path));
+  assert.ok(firstToken.end_ms <= firstRead.start_ms);
+  assert.ok(firstRead.end_ms <= calls[0].start_ms, 'the meeting is created after the appointment is known');
   const appt = await eventually(async () => {
     const x = await appointment(id);
     assert.notEqual(room(x, 'Provider Virtual Meeting Room'), 'https://vmr.ehr-sandbox.invalid/unassigned');

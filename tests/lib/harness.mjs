@@ -134,6 +134,9 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
+    // A panic in the Worker is a bug even when every response looked fine.
+    const panic = output.match(/.*(panicked at|RuntimeError: unreachable|Uncaught \(in promise\)).*/);
+    if (panic) throw new Error(`the Worker panicked during this suite: ${panic[0]}`);
   };
 
   try {
