@@ -18,7 +18,6 @@ pub async fn serve(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
     } else {
         assets.fetch(format!("{}/admin/index.html", ctx.origin), None).await?
     };
-    let resp: Response = resp.into();
     let headers = Headers::new();
     for (k, v) in resp.headers().entries() {
         headers.set(&k, &v)?;

@@ -10,8 +10,7 @@ use shared::appointment::{parse, write_back_patch, VideoVisit};
 use shared::tenant::IssEntry;
 use shared::video::VideoSettings;
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub, WebSocket, WebSocketIncomingMessage,
-    WebSocketPair,
+    durable_object, DurableObject, Env, Method, Request, Response, State, Stub, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::crypto::{keyed_hash_hex, random_bytes, sha256_hex};
@@ -64,6 +63,7 @@ pub struct Status {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 enum Command {
     Open { info: VisitInfo, video: VideoSettings, request: MeetingRequest, ehr_user_id: String },
     Event { event: Event },
@@ -75,16 +75,7 @@ fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
 }
 
 async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, cmd: &Command) -> Result<T> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(cmd)?.into()));
-    let mut resp = stub.fetch_with_request(Request::new_with_init("https://visit/command", &init)?).await?;
-    let status = resp.status_code();
-    let text = resp.text().await?;
-    if (200..300).contains(&status) {
-        Ok(serde_json::from_str(&text)?)
-    } else {
-        Err(Error { status, body: serde_json::from_str(&text)? })
-    }
+    crate::storage::rpc::call(stub, "https://visit/command", cmd).await
 }
 
 pub async fn record(env: &Env, visit_ref: &str, event: Event) -> Result<()> {
@@ -379,21 +370,14 @@ impl DurableObject for VisitObject {
         VisitObject { state, env, lock: Mutex::new(()) }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
         if req.headers().get("upgrade")?.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
             let pair = WebSocketPair::new()?;
             self.state.accept_web_socket(&pair.server);
             pair.server.send_with_str(serde_json::to_string(&self.status().await?)?)?;
             return Response::from_websocket(pair.client);
         }
-        let reply = match req.json::<Command>().await {
-            Ok(cmd) => self.handle(cmd).await,
-            Err(e) => Err(Error::internal(format!("visit command: {e}"))),
-        };
-        Ok(match reply {
-            Ok(v) => Response::from_json(&v)?,
-            Err(err) => Response::from_json(&err.body)?.with_status(err.status),
-        })
+        crate::storage::rpc::serve(req, "visit", |cmd: Command| self.handle(cmd)).await
     }
 
     async fn websocket_message(&self, _ws: WebSocket, _message: WebSocketIncomingMessage) -> worker::Result<()> {

@@ -25,10 +25,6 @@
 //         prints `READY http://<host>:<port>` once listening; exits on SIGINT/SIGTERM.
 // Module: const { url, close, setGatewayUrl } = await startEhrSandbox({ port: 0, slowMs: 300 });
 
-import { setMaxListeners } from 'node:events';
-import { createServer } from 'node:http';
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { buildStore } from './ehr/data.mjs';
@@ -39,6 +35,7 @@ import { sandboxKeys } from './ehr/jwt.mjs';
 import * as OAuth from './ehr/oauth.mjs';
 import { indexPage, launchNow, style } from './ehr/powerchart.mjs';
 import { oauthUris, TENANT_BY_ID } from './ehr/tenants.mjs';
+import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
 export { fhirBase, SERVER_TENANTS, TENANTS } from './ehr/tenants.mjs';
 export { DEMO, SENSITIVE_VALUES } from './ehr/data.mjs';
@@ -142,7 +139,8 @@ function matchRoute(method, pathname) {
 
 const isInternal = (pathname) => pathname.startsWith('/_sandbox/');
 
-async function handle(req, res, { origin, options, state, closing }) {
+// `signal` aborts when the client disconnects or the server closes (see lib/server.mjs).
+async function handle(req, res, { origin, signal, options, state }) {
   const url = new URL(req.url, origin);
   // start_ms/end_ms let a test tell sequential round trips from overlapping ones.
   let entry;
@@ -152,15 +150,10 @@ async function handle(req, res, { origin, options, state, closing }) {
     state.requests.push(entry);
   }
 
-  // Abort waits when the client disconnects or the server closes.
-  const request = new AbortController();
-  const abort = () => request.abort(new Error('request abandoned'));
-  res.on('close', abort);
-  closing.addEventListener('abort', abort, { once: true });
   if (entry) res.once('close', () => { entry.end_ms ??= Date.now(); });
 
   try {
-    if (options.delayMs > 0 && !isInternal(url.pathname)) await wait(options.delayMs, request.signal);
+    if (options.delayMs > 0 && !isInternal(url.pathname)) await wait(options.delayMs, signal);
     const match = matchRoute(req.method, url.pathname);
     let reply;
     if (!match) {
@@ -169,7 +162,7 @@ async function handle(req, res, { origin, options, state, closing }) {
       reply = outcome(405, 'not-supported', `${req.method} not allowed on ${url.pathname}`);
       reply.headers.allow = match.allowed.join(', ');
     } else {
-      const ctx = { req, url, params: match.params, origin, options, state, signal: request.signal };
+      const ctx = { req, url, params: match.params, origin, options, state, signal };
       try {
         reply = await match.route.handler(ctx);
       } catch (err) {
@@ -183,12 +176,9 @@ async function handle(req, res, { origin, options, state, closing }) {
       entry.end_ms = Date.now();
     }
   } catch (err) {
-    if (request.signal.aborted) return; // nobody left to answer
+    if (signal.aborted) return; // nobody left to answer
     send(res, outcome(500, 'exception', String(err?.stack ?? err)));
     if (entry) entry.status = 500;
-  } finally {
-    res.off('close', abort);
-    closing.removeEventListener('abort', abort);
   }
 }
 
@@ -208,56 +198,23 @@ export async function startEhrSandbox({
     store: buildStore(), // per instance: PATCHes never leak between sandboxes
     ...OAuth.oauthState(),
   };
-  const closing = new AbortController();
-  setMaxListeners(0, closing.signal); // one listener per in-flight request
-  let origin = ''; // known once listening
-
-  const server = createServer((req, res) => {
-    handle(req, res, { origin, options, state, closing: closing.signal });
+  const { url, close } = await startServer({
+    port,
+    host,
+    onRequest: (req, res, { origin, signal }) => handle(req, res, { origin, signal, options, state }),
   });
-
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-
-  const address = server.address();
-  // A wildcard listen address is not something a client can dial; advertise loopback instead.
-  const publicHost = ['0.0.0.0', '::', ''].includes(host) ? '127.0.0.1'
-    : host.includes(':') ? `[${host}]` : host;
-  origin = `http://${publicHost}:${address.port}`;
-
-  let closed;
-  function close() {
-    closed ??= new Promise((resolve) => {
-      closing.abort(new Error('sandbox closing'));
-      server.close(() => resolve());
-      // Keep-alive and in-flight (slow) connections would otherwise hold close() open.
-      server.closeAllConnections();
-    });
-    return closed;
-  }
 
   // The gateway usually starts after the sandbox (its port is picked later).
-  const setGatewayUrl = (url) => { state.gatewayUrl = url; };
+  const setGatewayUrl = (gateway) => { state.gatewayUrl = gateway; };
 
-  return { url: origin, close, setGatewayUrl };
+  return { url, close, setGatewayUrl };
 }
 
 // ---------------------------------------------------------------------------------------------
 // CLI
 // ---------------------------------------------------------------------------------------------
 
-function toInt(name, value) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${value}`);
-  return n;
-}
-
-async function main() {
+runIfMain(import.meta.url, 'ehr-sandbox', () => {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8790' },
@@ -267,32 +224,11 @@ async function main() {
       gateway: { type: 'string', default: 'http://127.0.0.1:8787' },
     },
   });
-  const sandbox = await startEhrSandbox({
+  return startEhrSandbox({
     port: toInt('port', values.port),
     host: values.host,
     delayMs: toInt('delay-ms', values['delay-ms']),
     slowMs: toInt('slow-ms', values['slow-ms']),
     gatewayUrl: values.gateway,
   });
-  process.stdout.write(`READY ${sandbox.url}\n`);
-
-  const stop = () => sandbox.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  main().catch((err) => {
-    process.stderr.write(`ehr-sandbox: ${err.message}\n`);
-    process.exit(1);
-  });
-}
+});

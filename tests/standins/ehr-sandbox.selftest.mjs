@@ -1,10 +1,7 @@
 // Self-test for the EHR sandbox: `node --test tests/standins/`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import {
   createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, verify as cryptoVerify,
@@ -13,6 +10,7 @@ import {
 import {
   startEhrSandbox, TENANTS, fhirBase, DEMO, SENSITIVE_VALUES, SERVER_TENANTS, INSUFFICIENT_SCOPES,
 } from './ehr-sandbox.mjs';
+import { startCli } from './lib/testing.mjs';
 
 const SLOW_MS = 300;
 const fixture = JSON.parse(readFileSync(
@@ -221,26 +219,9 @@ test('close() resolves promptly even with a slow request in flight', async () =>
 });
 
 test('CLI prints READY and exits on SIGTERM', async () => {
-  const script = fileURLToPath(new URL('./ehr-sandbox.mjs', import.meta.url));
-  const child = spawn(process.execPath, [script, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  const ready = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`exited early: ${code}`)));
-  });
-  const m = /^READY (http:\/\/127\.0\.0\.1:(\d+))$/.exec(ready);
-  assert.ok(m, ready);
-  assert.ok(Number(m[2]) > 0);
-  assert.equal((await fetch(`${m[1]}/r4/${TENANTS.good}/metadata`).then((r) => r.json())).fhirVersion, '4.0.1');
-  child.kill('SIGTERM');
-  const [code, signal] = await once(child, 'exit');
-  assert.equal(code, 0);
-  assert.equal(signal, null);
-  assert.equal(out, `${ready}\n`, 'exactly one line on stdout');
+  const cli = await startCli(new URL('./ehr-sandbox.mjs', import.meta.url), ['--port', '0']);
+  assert.equal((await fetch(`${cli.url}/r4/${TENANTS.good}/metadata`).then((r) => r.json())).fhirVersion, '4.0.1');
+  await cli.stop();
 });
 
 // ---------------------------------------------------------------------------------------------

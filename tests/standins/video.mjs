@@ -28,13 +28,12 @@
 //         prints `READY http://<host>:<port>` once listening; exits on SIGINT/SIGTERM.
 // Module: const { url, close } = await startVideoStandIn({ port: 0 });
 
-import { setMaxListeners } from 'node:events';
 import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import { realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+
+import { escapeHtml, html, noContent, send, wait } from './lib/http.mjs';
+import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Defaults and URL helpers
@@ -63,46 +62,19 @@ const TOKEN_TTL_S = 3599;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
-// Replies: handlers return { status, headers, body } and one function writes it out.
+// Replies: handlers return { status, headers, body } and send() (lib/http.mjs) writes it out.
 // ---------------------------------------------------------------------------------------------
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 // What Graph sends with every JSON answer.
 const GRAPH_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
-const HTML_TYPE = 'text/html; charset=utf-8';
 
 const json = (status, value, type = JSON_TYPE) =>
   ({ status, headers: { 'content-type': type }, body: JSON.stringify(value, null, 2) });
-const html = (status, text) => ({ status, headers: { 'content-type': HTML_TYPE }, body: text });
-const noContent = () => ({ status: 204, headers: {}, body: '' });
-
-function send(res, reply) {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(reply.status, { 'cache-control': 'no-store', ...reply.headers });
-  res.end(reply.body);
-}
-
-const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) =>
-  ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
 // ---------------------------------------------------------------------------------------------
-// Waiting and reading, cancellable (client went away, or the server is closing)
+// Reading bodies
 // ---------------------------------------------------------------------------------------------
-
-function wait(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 class TooLarge extends Error {}
 
@@ -675,7 +647,8 @@ function matchRoute(method, pathname) {
 
 const isInternal = (pathname) => pathname.startsWith('/_video/');
 
-async function handle(req, res, { origin, options, state, closing }) {
+// `signal` aborts when the client disconnects or the server closes (see lib/server.mjs).
+async function handle(req, res, { origin, signal, options, state }) {
   const url = new URL(req.url, origin);
   const internal = isInternal(url.pathname);
   if (!internal) {
@@ -695,17 +668,11 @@ async function handle(req, res, { origin, options, state, closing }) {
     });
   }
 
-  // Abort waits when the client disconnects or the server closes.
-  const request = new AbortController();
-  const abort = () => request.abort(new Error('request abandoned'));
-  res.on('close', abort);
-  closing.addEventListener('abort', abort, { once: true });
-
   const requestId = randomUUID();
   const clientRequestId = String(req.headers['client-request-id'] ?? requestId);
-  const ctx = { req, url, params: {}, origin, options, state, signal: request.signal, requestId, clientRequestId };
+  const ctx = { req, url, params: {}, origin, options, state, signal, requestId, clientRequestId };
   try {
-    if (options.delayMs > 0 && !internal) await wait(options.delayMs, request.signal);
+    if (options.delayMs > 0 && !internal) await wait(options.delayMs, signal);
     const match = matchRoute(req.method, url.pathname);
     let reply;
     if (!match) {
@@ -719,15 +686,12 @@ async function handle(req, res, { origin, options, state, closing }) {
     }
     send(res, reply);
   } catch (err) {
-    if (request.signal.aborted) return; // nobody left to answer
+    if (signal.aborted) return; // nobody left to answer
     if (err instanceof TooLarge) {
       send(res, graphError(ctx, 413, 'RequestEntityTooLarge', `The request body exceeds ${MAX_BODY_BYTES} bytes.`));
       return;
     }
     send(res, graphError(ctx, 500, 'InternalServerError', String(err?.stack ?? err)));
-  } finally {
-    res.off('close', abort);
-    closing.removeEventListener('abort', abort);
   }
 }
 
@@ -759,53 +723,20 @@ export async function startVideoStandIn({
   };
   registerApp(state, { tenantId, clientId, clientSecret });
 
-  const closing = new AbortController();
-  setMaxListeners(0, closing.signal); // one listener per in-flight request
-  let origin = ''; // known once listening
-
-  const server = createServer((req, res) => {
-    handle(req, res, { origin, options, state, closing: closing.signal });
+  const { url, close } = await startServer({
+    port,
+    host,
+    onRequest: (req, res, { origin, signal }) => handle(req, res, { origin, signal, options, state }),
   });
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-
-  const address = server.address();
-  // A wildcard listen address is not something a client can dial; advertise loopback instead.
-  const publicHost = ['0.0.0.0', '::', ''].includes(host) ? '127.0.0.1'
-    : host.includes(':') ? `[${host}]` : host;
-  origin = `http://${publicHost}:${address.port}`;
-
-  let closed;
-  function close() {
-    closed ??= new Promise((resolve) => {
-      closing.abort(new Error('video stand-in closing'));
-      server.close(() => resolve());
-      // Keep-alive and in-flight (delayed) connections would otherwise hold close() open.
-      server.closeAllConnections();
-    });
-    return closed;
-  }
-
-  return { url: origin, close };
+  return { url, close };
 }
 
 // ---------------------------------------------------------------------------------------------
 // CLI
 // ---------------------------------------------------------------------------------------------
 
-function toInt(name, value) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${value}`);
-  return n;
-}
-
-async function main() {
+runIfMain(import.meta.url, 'video', () => {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8792' },
@@ -816,7 +747,7 @@ async function main() {
       'tenant-id': { type: 'string', default: DEFAULT_APP.tenantId },
     },
   });
-  const standIn = await startVideoStandIn({
+  return startVideoStandIn({
     port: toInt('port', values.port),
     host: values.host,
     delayMs: toInt('delay-ms', values['delay-ms']),
@@ -824,25 +755,4 @@ async function main() {
     clientSecret: values['client-secret'],
     tenantId: values['tenant-id'],
   });
-  process.stdout.write(`READY ${standIn.url}\n`);
-
-  const stop = () => standIn.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-function isMain() {
-  if (!process.argv[1]) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  main().catch((err) => {
-    process.stderr.write(`video: ${err.message}\n`);
-    process.exit(1);
-  });
-}
+});

@@ -1,11 +1,9 @@
 // Self-test for the video stand-in (Teams via Graph): `node --test tests/standins/`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { once } from 'node:events';
 
 import { startVideoStandIn, DEFAULT_APP, GRAPH_SCOPE, tokenEndpoint, graphBase } from './video.mjs';
+import { startCli } from './lib/testing.mjs';
 
 let video;
 before(async () => { video = await startVideoStandIn({ port: 0 }); });
@@ -526,28 +524,10 @@ test('close() resolves promptly even with a delayed request in flight', async ()
 });
 
 test('CLI prints READY, takes app credentials, and exits on SIGTERM', async () => {
-  const script = fileURLToPath(new URL('./video.mjs', import.meta.url));
-  const child = spawn(process.execPath,
-    [script, '--port', '0', '--client-id', 'cli-app', '--client-secret', 'cli-secret', '--tenant-id', 'cli-tenant'],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  const ready = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`exited early: ${code}`)));
-  });
-  const m = /^READY (http:\/\/127\.0\.0\.1:(\d+))$/.exec(ready);
-  assert.ok(m, ready);
-  assert.ok(Number(m[2]) > 0);
-  const res = await tokenRequest(m[1], { tenantId: 'cli-tenant', client_id: 'cli-app', client_secret: 'cli-secret' });
+  const cli = await startCli(new URL('./video.mjs', import.meta.url),
+    ['--port', '0', '--client-id', 'cli-app', '--client-secret', 'cli-secret', '--tenant-id', 'cli-tenant']);
+  const res = await tokenRequest(cli.url, { tenantId: 'cli-tenant', client_id: 'cli-app', client_secret: 'cli-secret' });
   assert.equal(res.status, 200);
   await res.body?.cancel();
-  child.kill('SIGTERM');
-  const [code, signal] = await once(child, 'exit');
-  assert.equal(code, 0);
-  assert.equal(signal, null);
-  assert.equal(out, `${ready}\n`, 'exactly one line on stdout');
+  await cli.stop();
 });

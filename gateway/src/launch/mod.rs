@@ -196,6 +196,15 @@ pub fn ehr_user_id(iss: &str, fhir_user: &str) -> String {
     }
 }
 
+/// `GET /.well-known/jwks.json`: the public half of the client-assertion key
+/// (empty set when private_key_jwt is not set up).
+pub fn jwks(ctx: &Ctx) -> Result<Response> {
+    let keys: Vec<serde_json::Value> = token::assertion_key(ctx).map(|k| vec![k.public_jwk.clone()]).unwrap_or_default();
+    let mut resp = crate::http::json(200, &serde_json::json!({ "keys": keys }))?;
+    resp.headers_mut().set("cache-control", "public, max-age=300")?;
+    Ok(resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,13 +214,4 @@ mod tests {
         assert_eq!(ehr_user_id("https://f/r4/t", "Practitioner/1"), "https://f/r4/t/Practitioner/1");
         assert_eq!(ehr_user_id("https://f/r4/t", "https://f/r4/t/Practitioner/1"), "https://f/r4/t/Practitioner/1");
     }
-}
-
-/// `GET /.well-known/jwks.json`: the public half of the client-assertion key
-/// (empty set when private_key_jwt is not set up).
-pub fn jwks(ctx: &Ctx) -> Result<Response> {
-    let keys: Vec<serde_json::Value> = token::assertion_key(ctx).map(|k| vec![k.public_jwk.clone()]).unwrap_or_default();
-    let mut resp = crate::http::json(200, &serde_json::json!({ "keys": keys }))?;
-    resp.headers_mut().set("cache-control", "public, max-age=300")?;
-    Ok(resp)
 }

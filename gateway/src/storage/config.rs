@@ -19,7 +19,7 @@ use serde_json::Value;
 use shared::audit::{diff, AuditEntry, FieldChange};
 use shared::kv_keys;
 use shared::tenant::{IssEntry, Role, Tenant};
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub};
+use worker::{durable_object, DurableObject, Env, Request, Response, State, Stub};
 
 use crate::error::{Error, Result};
 
@@ -57,17 +57,7 @@ impl ConfigStore {
     }
 
     async fn call<T: DeserializeOwned>(&self, cmd: &Command) -> Result<T> {
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(serde_json::to_string(cmd)?.into()));
-        let req = Request::new_with_init("https://config-store/command", &init)?;
-        let mut resp = self.stub.fetch_with_request(req).await?;
-        let status = resp.status_code();
-        let text = resp.text().await?;
-        if (200..300).contains(&status) {
-            Ok(serde_json::from_str(&text)?)
-        } else {
-            Err(Error { status, body: serde_json::from_str(&text)? })
-        }
+        super::rpc::call(&self.stub, "https://config-store/command", cmd).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Tenant> {
@@ -148,15 +138,8 @@ impl DurableObject for ConfigStoreObject {
         ConfigStoreObject { state, env, write_lock: Mutex::new(()) }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let reply = match req.json::<Command>().await {
-            Ok(cmd) => self.handle(cmd).await,
-            Err(e) => Err(Error::internal(format!("config store command: {e}"))),
-        };
-        Ok(match reply {
-            Ok(value) => Response::from_json(&value)?,
-            Err(err) => Response::from_json(&err.body)?.with_status(err.status),
-        })
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        super::rpc::serve(req, "config store", |cmd: Command| self.handle(cmd)).await
     }
 }
 

@@ -4,7 +4,7 @@
 //! Sharded by the state's hash so no one object carries every launch.
 
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::crypto::sha256_hex;
 use crate::error::Result;
@@ -23,11 +23,7 @@ struct Spend {
 pub async fn spend(ctx: &Ctx, state: &str, expires_at: u64) -> Result<bool> {
     let hash = sha256_hex(state);
     let stub = ctx.env.durable_object(BINDING)?.get_by_name(&format!("guard-{}", &hash[..1]))?;
-    let body = serde_json::to_string(&Spend { hash, expires_at, now: crate::now_secs() })?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let mut resp = stub.fetch_with_request(Request::new_with_init("https://launch-guard/spend", &init)?).await?;
-    Ok(resp.json::<bool>().await?)
+    super::rpc::call(&stub, "https://launch-guard/spend", &Spend { hash, expires_at, now: crate::now_secs() }).await
 }
 
 #[durable_object]
@@ -45,13 +41,15 @@ impl DurableObject for LaunchGuardObject {
         LaunchGuardObject { state }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let s: Spend = req.json().await?;
-        let sql = self.state.storage().sql();
-        sql.exec("DELETE FROM spent WHERE expires_at < ?", vec![(s.now as i64).into()])?;
-        let inserted = sql
-            .exec("INSERT INTO spent (hash, expires_at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING", vec![s.hash.into(), (s.expires_at as i64).into()])?
-            .rows_written();
-        Response::from_json(&(inserted > 0))
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        super::rpc::serve(req, "launch guard", |s: Spend| async move {
+            let sql = self.state.storage().sql();
+            sql.exec("DELETE FROM spent WHERE expires_at < ?", vec![(s.now as i64).into()])?;
+            let inserted = sql
+                .exec("INSERT INTO spent (hash, expires_at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING", vec![s.hash.into(), (s.expires_at as i64).into()])?
+                .rows_written();
+            Ok(inserted > 0)
+        })
+        .await
     }
 }

@@ -3,3 +3,4 @@
 pub mod config;
 pub mod kv;
 pub mod launch_guard;
+pub mod rpc;

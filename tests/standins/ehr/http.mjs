@@ -1,15 +1,15 @@
 // Reply helpers shared by the sandbox's routes. Handlers return { status, headers, body };
 // the server writes it out. Throwing a ReplyError answers early from deep inside a handler.
+// The parts the video stand-in uses too live in ../lib/http.mjs and are re-exported here.
+
+export { escapeHtml, html, HTML_TYPE, noContent, send, wait } from '../lib/http.mjs';
 
 export const JSON_TYPE = 'application/json';
 export const FHIR_TYPE = 'application/fhir+json';
-export const HTML_TYPE = 'text/html; charset=utf-8';
 
 export const json = (status, value, type = JSON_TYPE, headers = {}) =>
   ({ status, headers: { 'content-type': type, ...headers }, body: JSON.stringify(value, null, 2) });
 export const fhir = (status, resource, headers = {}) => json(status, resource, FHIR_TYPE, headers);
-export const html = (status, text) => ({ status, headers: { 'content-type': HTML_TYPE }, body: text });
-export const noContent = () => ({ status: 204, headers: {}, body: '' });
 export const redirect = (location) => ({ status: 302, headers: { location }, body: '' });
 
 /** An OperationOutcome; `extra` is merged into issue[0] (e.g. `details`). */
@@ -26,31 +26,6 @@ export class ReplyError extends Error {
     super(`reply ${reply.status}`);
     this.reply = reply;
   }
-}
-
-export function send(res, reply) {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(reply.status, { 'cache-control': 'no-store', ...reply.headers });
-  res.end(reply.body);
-}
-
-export const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) =>
-  ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-
-/** Resolves after `ms`, or rejects when `signal` aborts (client gone, server closing). */
-export function wait(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const BODY_LIMIT = 1 << 20;

@@ -1,0 +1,39 @@
+//! JSON commands to Durable Objects, and their answers. Errors raised in
+//! an object travel back as the same `{status, code, message}` the worker
+//! would have produced itself.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Method, Request, RequestInit, Response, Stub};
+
+use crate::error::{Error, Result};
+
+pub async fn call<C: Serialize, T: DeserializeOwned>(stub: &Stub, url: &str, cmd: &C) -> Result<T> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(cmd)?.into()));
+    let mut resp = stub.fetch_with_request(Request::new_with_init(url, &init)?).await?;
+    let status = resp.status_code();
+    let text = resp.text().await?;
+    if (200..300).contains(&status) {
+        Ok(serde_json::from_str(&text)?)
+    } else {
+        Err(Error { status, body: serde_json::from_str(&text)? })
+    }
+}
+
+/// Reads a command in an object, runs it, answers with its value or error.
+pub async fn serve<C, T, F>(mut req: Request, what: &str, handle: impl FnOnce(C) -> F) -> worker::Result<Response>
+where
+    C: DeserializeOwned,
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
+    let reply = match req.json::<C>().await {
+        Ok(cmd) => handle(cmd).await,
+        Err(e) => Err(Error::internal(format!("{what} command: {e}"))),
+    };
+    match reply {
+        Ok(value) => Response::from_json(&value),
+        Err(err) => Ok(Response::from_json(&err.body)?.with_status(err.status)),
+    }
+}
