@@ -10,7 +10,7 @@ use shared::appointment::{parse, write_back_patch, VideoVisit};
 use shared::tenant::IssEntry;
 use shared::video::VideoSettings;
 use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, State, Stub, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, State, Stub, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::crypto::{keyed_hash_hex, random_bytes, sha256_hex};
@@ -59,15 +59,60 @@ pub struct Status {
     pub info: Option<VisitInfo>,
     pub meeting: Option<Meeting>,
     pub events: Vec<Event>,
+    /// The patient link's code (`/j/{code}`).
+    #[serde(default)]
+    pub link_code: Option<String>,
+}
+
+impl Status {
+    fn has(&self, kinds: &[&str]) -> bool {
+        self.events.iter().any(|e| kinds.contains(&e.kind.as_str()))
+    }
+
+    /// What the patient's page may know: where they are, and the patient
+    /// join link once admitted. Never the provider's link or any EHR id.
+    pub fn patient_view(&self) -> PatientView {
+        let admitted = self.has(&["patient_admitted"]);
+        PatientView {
+            state: if admitted {
+                "admitted"
+            } else if self.has(&["patient_lobby_arrival"]) {
+                "waiting"
+            } else {
+                "not_arrived"
+            }
+            .into(),
+            url: admitted.then(|| self.meeting.as_ref().map(|m| m.patient_url.clone())).flatten(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientView {
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Kinds of events the patient's page may record.
+pub const PATIENT_EVENTS: [&str; 3] = ["patient_link_opened", "device_check_passed", "device_check_failed"];
+/// The clinician is in the meeting: pressed Join, or was sent straight in.
+const PROVIDER_PRESENT: [&str; 1] = ["provider_joined"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenReply {
+    pub meeting: Meeting,
+    pub link_code: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 enum Command {
-    Open { info: VisitInfo, video: VideoSettings, request: MeetingRequest, ehr_user_id: String },
+    Open { visit_ref: String, info: VisitInfo, video: VideoSettings, request: MeetingRequest, ehr_user_id: String },
     Event { event: Event },
     Status,
+    PatientArrive,
 }
 
 fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
@@ -81,6 +126,26 @@ async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, cmd: &Command) -> Res
 pub async fn record(env: &Env, visit_ref: &str, event: Event) -> Result<()> {
     call::<serde_json::Value>(&stub(env, visit_ref)?, &Command::Event { event }).await.map(|_| ())
 }
+
+pub async fn patient_status(env: &Env, visit_ref: &str) -> Result<PatientView> {
+    Ok(call::<Status>(&stub(env, visit_ref)?, &Command::Status).await?.patient_view())
+}
+
+pub async fn patient_arrive(env: &Env, visit_ref: &str) -> Result<PatientView> {
+    call(&stub(env, visit_ref)?, &Command::PatientArrive).await
+}
+
+/// Forwards a WebSocket upgrade to the visit, as the patient or the provider.
+pub async fn live(env: &Env, visit_ref: &str, req: Request, role: &str) -> Result<Response> {
+    let headers = req.headers().clone();
+    headers.set(ROLE_HEADER, role)?;
+    let mut init = RequestInit::new();
+    init.with_headers(headers);
+    let forwarded = Request::new_with_init("https://visit/live", &init)?;
+    Ok(stub(env, visit_ref)?.fetch_with_request(forwarded).await?)
+}
+
+const ROLE_HEADER: &str = "x-visitgate-role";
 
 /// The provider's pass to the visit page: sealed, path-scoped, 12 hours.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,7 +196,8 @@ pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &T
         appointment_status: visit.status.clone(),
     };
     let visit_stub = stub(&ctx.env, &visit_ref)?;
-    let meeting: Meeting = call(&visit_stub, &Command::Open { info, video, request, ehr_user_id: ehr_user_id.into() }).await?;
+    let opened: OpenReply = call(&visit_stub, &Command::Open { visit_ref: visit_ref.clone(), info, video, request, ehr_user_id: ehr_user_id.into() }).await?;
+    let meeting = opened.meeting;
 
     if !seen_before {
         let key = seen_key(ehr_user_id);
@@ -157,6 +223,7 @@ pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &T
     }
 
     if entry.launch.skip_provider_page && seen_before {
+        record(&ctx.env, &visit_ref, Event::new("provider_joined", Some(ehr_user_id), None)).await?;
         return redirect(&meeting.provider_url, None);
     }
     let key = crate::launch::seal_key(ctx)?;
@@ -229,32 +296,42 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
     if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::not_found("This visit"));
     }
-    pass(&req, ctx, visit_ref)?;
+    let pass = pass(&req, ctx, visit_ref)?;
     let stub = stub(&ctx.env, visit_ref)?;
     match sub {
         "" => {
             let status: Status = call(&stub, &Command::Status).await?;
-            Ok(crate::pages::html_with_csp(200, &provider_page(visit_ref, &status), PROVIDER_PAGE_CSP))
+            Ok(crate::pages::html_with_csp(200, &provider_page(ctx, visit_ref, &status), PROVIDER_PAGE_CSP))
         }
         "status" => crate::http::json(200, &call::<Status>(&stub, &Command::Status).await?),
-        "live" => Ok(stub.fetch_with_request(req).await?),
+        "live" => live(&ctx.env, visit_ref, req, "provider").await,
+        "join" => {
+            record(&ctx.env, visit_ref, Event::new("provider_joined", Some(&pass.ehr_user_id), None)).await?;
+            let status: Status = call(&stub, &Command::Status).await?;
+            let url = status.meeting.map(|m| m.provider_url).ok_or_else(|| Error::not_found("The meeting"))?;
+            redirect(&url, None)
+        }
         _ => Err(Error::not_found("This page")),
     }
 }
 
 const PROVIDER_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self' https:; base-uri 'none'; form-action 'none'";
 
-fn provider_page(visit_ref: &str, status: &Status) -> String {
+fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
     let info = status.info.clone();
     let when = info.as_ref().and_then(|i| i.start.clone()).unwrap_or_default();
     let appt = info.as_ref().map(|i| i.appointment_status.clone()).unwrap_or_default();
     let join = status.meeting.as_ref().map(|m| {
         let app = m.app_url.as_ref().map(|u| format!(" <a class=\"button secondary\" href=\"{}\">Join in the Teams app</a>", escape(u))).unwrap_or_default();
-        format!("<p><a class=\"button\" href=\"{}\" rel=\"noopener\">Join in browser</a>{app}</p>", escape(&m.provider_url))
+        format!("<p><a class=\"button\" href=\"/visit/{}/join\" rel=\"noopener\">Join in browser</a>{app}</p>", escape(visit_ref))
     });
+    let link = status.link_code.as_ref().map(|c| {
+        let url = format!("{}{}{c}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
+        format!("<p>Patient link: <a href=\"{u}\" id=\"patient-link\">{u}</a></p>", u = escape(&url))
+    }).unwrap_or_default();
     let events: String = status.events.iter().rev().map(event_item).collect();
     let body = format!(
-        "<p>Appointment <time id=\"when\" datetime=\"{w}\">{w}</time> · status <strong>{s}</strong></p>{join}\
+        "<p>Appointment <time id=\"when\" datetime=\"{w}\">{w}</time> · status <strong>{s}</strong></p>{join}{link}\
          <p><button type=\"button\" disabled aria-describedby=\"send-help\">Send link to patient</button> <span id=\"send-help\" class=\"code\">Available once SMS notifications are set up.</span></p>\
          <h2>Live status</h2><ul id=\"events\" aria-live=\"polite\" data-visit=\"{r}\">{events}</ul>\
          <script src=\"/visit/live.js\" defer></script>",
@@ -272,6 +349,12 @@ fn event_item(e: &Event) -> String {
         "meeting_created" => "Meeting created".to_string(),
         "write_back_ok" => "Meeting links saved in the EHR appointment".to_string(),
         "write_back_failed" => format!("Could not save the meeting links in the EHR ({})", e.detail.clone().unwrap_or_default()),
+        "provider_joined" => "Clinician joined the meeting".to_string(),
+        "patient_link_opened" => "Patient opened the link".to_string(),
+        "device_check_passed" => "Patient's camera and microphone work".to_string(),
+        "device_check_failed" => "Patient's camera or microphone check failed".to_string(),
+        "patient_lobby_arrival" => "Patient is waiting in the lobby".to_string(),
+        "patient_admitted" => "Patient let into the meeting".to_string(),
         other => other.replace('_', " "),
     };
     format!("<li><time datetime=\"{at}\">{at}</time> {}</li>", escape(&what), at = escape(&e.at))
@@ -285,7 +368,10 @@ pub const LIVE_JS: &str = r#"(() => {
   const base = location.pathname.replace(/\/$/, '');
   const label = e => ({provider_launch: 'Clinician opened the visit from the EHR', meeting_created: 'Meeting created',
     write_back_ok: 'Meeting links saved in the EHR appointment',
-    write_back_failed: 'Could not save the meeting links in the EHR (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
+    write_back_failed: 'Could not save the meeting links in the EHR (' + (e.detail || '') + ')',
+    provider_joined: 'Clinician joined the meeting', patient_link_opened: 'Patient opened the link',
+    device_check_passed: "Patient's camera and microphone work", device_check_failed: "Patient's camera or microphone check failed",
+    patient_lobby_arrival: 'Patient is waiting in the lobby', patient_admitted: 'Patient let into the meeting'})[e.kind] || e.kind.replace(/_/g, ' ');
   const fmt = iso => { const d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString(); };
   const render = s => {
     list.replaceChildren(...s.events.slice().reverse().map(e => {
@@ -317,23 +403,63 @@ impl VisitObject {
             info: storage.get("info").await?,
             meeting: storage.get("meeting").await?,
             events: storage.get("events").await?.unwrap_or_default(),
+            link_code: storage.get("link_code").await?,
         })
     }
 
+    /// Appends an event; a waiting patient is admitted once a clinician is there.
     async fn push(&self, event: Event) -> worker::Result<()> {
         let storage = self.state.storage();
         let mut events: Vec<Event> = storage.get("events").await?.unwrap_or_default();
         events.push(event);
+        let has = |kinds: &[&str], events: &[Event]| events.iter().any(|e| kinds.contains(&e.kind.as_str()));
+        if has(&["patient_lobby_arrival"], &events) && has(&PROVIDER_PRESENT, &events) && !has(&["patient_admitted"], &events) {
+            events.push(Event::new("patient_admitted", None, None));
+        }
         storage.put("events", &events).await?;
         self.broadcast().await
     }
 
     async fn broadcast(&self) -> worker::Result<()> {
-        let text = serde_json::to_string(&self.status().await?)?;
+        let status = self.status().await?;
+        let provider = serde_json::to_string(&status)?;
+        let patient = serde_json::to_string(&status.patient_view())?;
         for ws in self.state.get_websockets() {
-            let _ = ws.send_with_str(&text);
+            let is_patient = self.state.get_tags(&ws).iter().any(|t| t == "patient");
+            let _ = ws.send_with_str(if is_patient { &patient } else { &provider });
         }
         Ok(())
+    }
+
+    /// The patient link for this visit, made once: KV `link:{code}`,
+    /// working until two hours after the appointment's end.
+    async fn ensure_link(&self, info: &VisitInfo, visit_ref: &str) -> Result<String> {
+        let storage = self.state.storage();
+        if let Some(code) = storage.get::<String>("link_code").await? {
+            return Ok(code);
+        }
+        let code = crate::crypto::random_token(9);
+        let end = info.end.as_deref().map(js_sys::Date::parse).filter(|t| !t.is_nan()).map(|t| (t / 1000.0) as u64);
+        let expires_at = end.unwrap_or_else(|| crate::now_secs() + 86_400) + shared::patient_link::GRACE_SECS;
+        let link = shared::patient_link::PatientLink {
+            visit_ref: visit_ref.into(),
+            tenant_id: info.tenant_id.clone(),
+            base_id: info.base_id.clone(),
+            start: info.start.clone(),
+            expires_at,
+            clinic_phone: None,
+            revoked: false,
+        };
+        let ttl = expires_at.saturating_sub(crate::now_secs()) + shared::patient_link::REMEMBER_EXPIRED_SECS;
+        kv::store(&self.env)?
+            .put(&shared::kv_keys::patient_link(&code), serde_json::to_string(&link)?)
+            .map_err(worker::Error::from)?
+            .expiration_ttl(ttl.max(60))
+            .execute()
+            .await
+            .map_err(worker::Error::from)?;
+        storage.put("link_code", &code).await?;
+        Ok(code)
     }
 
     async fn handle(&self, cmd: Command) -> Result<serde_json::Value> {
@@ -343,11 +469,19 @@ impl VisitObject {
                 self.push(event).await?;
                 Ok(serde_json::Value::Null)
             }
-            Command::Open { info, video, request, ehr_user_id } => {
+            Command::PatientArrive => {
+                let status = self.status().await?;
+                if !status.has(&["patient_lobby_arrival"]) {
+                    self.push(Event::new("patient_lobby_arrival", None, None)).await?;
+                }
+                Ok(serde_json::to_value(self.status().await?.patient_view())?)
+            }
+            Command::Open { visit_ref, info, video, request, ehr_user_id } => {
                 // Serialised: two launches at once get the same meeting.
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
                 storage.put("info", &info).await?;
+                let link_code = self.ensure_link(&info, &visit_ref).await?;
                 let existing: Option<Meeting> = storage.get("meeting").await?;
                 let meeting = match existing {
                     Some(m) => m,
@@ -359,7 +493,7 @@ impl VisitObject {
                     }
                 };
                 self.push(Event::new("provider_launch", Some(&ehr_user_id), None)).await?;
-                Ok(serde_json::to_value(meeting)?)
+                Ok(serde_json::to_value(OpenReply { meeting, link_code })?)
             }
         }
     }
@@ -372,9 +506,12 @@ impl DurableObject for VisitObject {
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         if req.headers().get("upgrade")?.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+            let role = if req.headers().get(ROLE_HEADER)?.as_deref() == Some("patient") { "patient" } else { "provider" };
             let pair = WebSocketPair::new()?;
-            self.state.accept_web_socket(&pair.server);
-            pair.server.send_with_str(serde_json::to_string(&self.status().await?)?)?;
+            self.state.accept_websocket_with_tags(&pair.server, &[role]);
+            let status = self.status().await?;
+            let first = if role == "patient" { serde_json::to_string(&status.patient_view())? } else { serde_json::to_string(&status)? };
+            pair.server.send_with_str(first)?;
             return Response::from_websocket(pair.client);
         }
         crate::storage::rpc::serve(req, "visit", |cmd: Command| self.handle(cmd)).await

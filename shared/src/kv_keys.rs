@@ -26,3 +26,8 @@ pub fn api_token(token_sha256_hex: &str) -> String {
 pub fn discovery(normalized_fhir_base: &str) -> String {
     format!("discovery:{normalized_fhir_base}")
 }
+
+/// A patient link code → [`crate::patient_link::PatientLink`], with a KV expiry.
+pub fn patient_link(code: &str) -> String {
+    format!("link:{code}")
+}

@@ -10,6 +10,7 @@ pub mod fhir_url;
 pub mod ids;
 pub mod integration;
 pub mod kv_keys;
+pub mod patient_link;
 pub mod smart;
 pub mod tenant;
 pub mod validation;

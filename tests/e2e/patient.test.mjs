@@ -1,0 +1,124 @@
+// The patient's link in real Chromium with fake camera and microphone:
+// device check, lobby, and being let through when the clinician launches;
+// the denied-permission help; German; bad, expired and guessed codes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { startLaunchStack, eventually } from '../lib/launch.mjs';
+import { axeViolations, watchConsole } from '../lib/browser.mjs';
+import { HttpBrowser } from '../lib/http-browser.mjs';
+import { DEMO } from '../standins/ehr-sandbox.mjs';
+
+let ctx;
+let browser;
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream'];
+before(async () => {
+  ctx = await startLaunchStack();
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...FLAGS, '--use-fake-ui-for-media-stream'] });
+});
+after(async () => {
+  await browser?.close();
+  await ctx?.stack.stop();
+});
+
+/** A first provider launch creates the visit and its patient link. */
+async function patientLink(tenant, appointment) {
+  const res = await ctx.launch(tenant, { appointment });
+  assert.equal(res.status, 200, res.text.slice(0, 300));
+  const href = res.text.match(/id="patient-link">([^<]+)</)[1];
+  return { link: href, provider: res };
+}
+
+test('device check, lobby, then through to the meeting when the clinician joins', async () => {
+  const { link, provider } = await patientLink('good', DEMO.good.appointments.video2);
+  assert.match(link, new RegExp(`^${ctx.stack.url}/j/[A-Za-z0-9_-]{12}$`));
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  const resp = await page.goto(link);
+  assert.ok((await resp.body()).length < 30 * 1024, 'page under 30 KB');
+  assert.doesNotMatch(await page.content(), /Practitioner|dr\.visits|meetup-join/i, 'no provider details');
+  await page.getByRole('button', { name: 'Check camera and microphone' }).click();
+  await page.getByText('Camera and microphone work.').waitFor();
+  assert.equal(await page.locator('#preview').isVisible(), true);
+  assert.deepEqual(await axeViolations(page), []);
+
+  await page.getByRole('button', { name: 'Join the appointment' }).click();
+  await page.getByText(/You are in the waiting room/).waitFor();
+  // The clinician presses Join on the provider page: the patient moves on.
+  const join = await provider.browser.get(`${provider.url}/join`);
+  assert.match(join.url, /meetup-join/);
+  await page.waitForURL(u => u.href.includes('meetup-join'), { timeout: 10_000 });
+  assert.equal(new URL(page.url()).origin, new URL(ctx.stack.video.url).origin);
+  assert.deepEqual(problems, []);
+
+  const status = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text);
+  const kinds = status.events.map(e => e.kind);
+  for (const k of ['patient_link_opened', 'device_check_passed', 'patient_lobby_arrival', 'provider_joined', 'patient_admitted']) {
+    assert.ok(kinds.includes(k), `${k} in ${kinds}`);
+  }
+  await context.close();
+});
+
+test('with the page skipped, a provider launch lets the waiting patient through', async () => {
+  const first = await patientLink('good2', DEMO.good2.appointments.video2); // first sign-in: page shown
+  const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
+  await ctx.stack.api('PUT', '/api/v1/tenants/clinic', { display_name: 'Clinic', launch: { write_back: true, skip_provider_page: true } }, { 'if-match': t.headers.get('etag') });
+  try {
+    const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+    const page = await context.newPage();
+    await page.goto(first.link);
+    await page.getByRole('button', { name: 'Join the appointment' }).click();
+    await page.getByText(/You are in the waiting room/).waitFor();
+    const again = await ctx.launch('good2', { appointment: DEMO.good2.appointments.video2 });
+    assert.match(again.url, /meetup-join/, 'clinician sent straight into the meeting');
+    await page.waitForURL(u => u.href.includes('meetup-join'), { timeout: 10_000 });
+    await context.close();
+  } finally {
+    const cur = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
+    await ctx.stack.api('PUT', '/api/v1/tenants/clinic', { display_name: 'Clinic', launch: { write_back: true, skip_provider_page: false } }, { 'if-match': cur.headers.get('etag') });
+  }
+});
+
+test('denied camera permission shows the help text', async () => {
+  const { link } = await patientLink('good4', DEMO.good4.appointments.video1);
+  const denied = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: FLAGS });
+  try {
+    const context = await denied.newContext({ permissions: [] });
+    const page = await context.newPage();
+    await page.goto(link);
+    await page.getByRole('button', { name: 'Check camera and microphone' }).click();
+    await eventually(async () => assert.ok(['denied', 'no_device'].includes(await page.locator('#check-result').getAttribute('data-problem'))), 8000);
+    assert.match(await page.locator('#check-result').innerText(), /Allow them for this page|No camera or microphone was found/);
+  } finally {
+    await denied.close();
+  }
+});
+
+test('German Accept-Language gives the German page', async () => {
+  const { link } = await patientLink('good', DEMO.good.appointments.video1);
+  const context = await browser.newContext({ locale: 'de-DE', extraHTTPHeaders: { 'accept-language': 'de-DE,de;q=0.9' } });
+  const page = await context.newPage();
+  await page.goto(link);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+  await page.getByRole('heading', { name: 'Ihr Video-Termin' }).waitFor();
+  await page.getByRole('button', { name: 'Am Termin teilnehmen' }).waitFor();
+  assert.match(await page.locator('#when').innerText(), /2026|2027/);
+  await context.close();
+});
+
+test('unknown codes get 404, odd ones too, and guessing is throttled', async () => {
+  const b = new HttpBrowser();
+  const bad = await b.get(`${ctx.stack.url}/j/AAAAAAAAAAAA`);
+  assert.equal(bad.status, 404);
+  assert.match(bad.text, /link_not_found/);
+  assert.match(bad.text, /not valid/);
+  assert.equal((await b.get(`${ctx.stack.url}/j/short`)).status, 404);
+  let throttled = false;
+  for (let i = 0; i < 8 && !throttled; i++) {
+    const r = await b.get(`${ctx.stack.url}/j/${String(i).padStart(12, 'x')}`);
+    throttled = r.status === 429;
+  }
+  assert.ok(throttled, 'repeated misses are rate-limited');
+});
