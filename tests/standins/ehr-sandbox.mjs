@@ -4,11 +4,14 @@
 // CapabilityStatement (`metadata`), each wired to a behaviour the gateway has to cope with (valid,
 // 404, HTML login page, too slow, no PKCE S256, ...). The valid tenants (good, good2, good3,
 // good4) are also a SMART authorization server (EHR launch, confidential clients, PKCE, OIDC
-// id_tokens) and a FHIR R4 server with demo data (ehr/data.mjs). Tests steer it through
-// /_sandbox/* (never delayed, never logged):
-//   POST   /_sandbox/clients           register a client (all tenants)
+// id_tokens, SMART Backend Services via client_credentials + private_key_jwt) and a FHIR R4 server
+// with demo data (ehr/data.mjs). Tests steer it through /_sandbox/* (never delayed, never logged):
+//   POST   /_sandbox/clients           register a client (all tenants; `backend: true` = Backend Services)
 //   POST   /_sandbox/launches          create a launch (+ per-launch misbehaviour `scenario`)
 //   GET    /_sandbox/appointments/<id> the stored Appointment (to check write-back)
+//   POST   /_sandbox/appointments      book a visit {tenant, start, patient?, practitioner?, minutes?, video?, status?}
+//   POST   /_sandbox/appointments/<id>/move    {start, minutes?}   (bumps versionId + lastUpdated)
+//   POST   /_sandbox/appointments/<id>/cancel                      (status cancelled, bumps the version)
 //   GET    /_sandbox/requests          request log; DELETE clears it
 //   POST   /_sandbox/launch-now        the index page's Launch button
 //
@@ -34,6 +37,7 @@ import { fhir, html, json, noContent, notFound, outcome, ReplyError, send, wait 
 import { sandboxKeys } from './ehr/jwt.mjs';
 import * as OAuth from './ehr/oauth.mjs';
 import { indexPage, launchNow, style } from './ehr/powerchart.mjs';
+import * as Schedule from './ehr/schedule.mjs';
 import { oauthUris, TENANT_BY_ID } from './ehr/tenants.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
@@ -112,6 +116,9 @@ const ROUTES = [
   { method: 'POST', path: /^\/_sandbox\/launches$/, handler: OAuth.createLaunch },
   { method: 'POST', path: /^\/_sandbox\/launch-now$/, handler: launchNow },
   { method: 'GET', path: re(`/_sandbox/appointments/${FHIR_ID}`), handler: F.sandboxAppointment },
+  { method: 'POST', path: /^\/_sandbox\/appointments$/, handler: Schedule.createAppointment },
+  { method: 'POST', path: re(`/_sandbox/appointments/${FHIR_ID}/move`), handler: Schedule.moveAppointment },
+  { method: 'POST', path: re(`/_sandbox/appointments/${FHIR_ID}/cancel`), handler: Schedule.cancelAppointment },
   // The request log (benchmarks count EHR round trips from it).
   { method: 'GET', path: /^\/_sandbox\/requests$/, handler: (ctx) => json(200, ctx.state.requests) },
   {
@@ -197,6 +204,7 @@ export async function startEhrSandbox({
     keys: await sandboxKeys(),
     store: buildStore(), // per instance: PATCHes never leak between sandboxes
     ...OAuth.oauthState(),
+    ...Schedule.scheduleState(),
   };
   const { url, close } = await startServer({
     port,

@@ -1,4 +1,4 @@
-// Self-test for the EHR sandbox: `node --test tests/standins/`.
+// Self-test for the EHR sandbox: `node --test tests/standins/*.selftest.mjs` (a bare directory runs nothing on Node 20, fails on 22).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -848,4 +848,288 @@ test('mini PowerChart: the schedule launches the gateway with iss + launch', asy
   } finally {
     await s.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// SMART Backend Services (client_credentials) and a schedule that changes over time
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An ES384 key served as a JWKS by a tiny HTTP server (closed after test `t`), a private_key_jwt
+ * client registered for it, and helpers for client assertions and client_credentials requests.
+ */
+async function backendClient(t, registration = { backend: true }) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const kid = `es384-${randomUUID()}`;
+  const jwksServer = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES384', use: 'sig' }] }));
+  });
+  await new Promise((r) => jwksServer.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => jwksServer.close(r)));
+  const client = await registerClient({
+    client_id: `backend-${randomUUID()}`, auth_method: 'private_key_jwt',
+    jwks_url: `http://127.0.0.1:${jwksServer.address().port}/jwks.json`, ...registration,
+  });
+  const assertion = async (name = 'good', claims = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return signJwt({ alg: 'ES384', typ: 'JWT', kid }, {
+      iss: client.client_id, sub: client.client_id, aud: (await getSmart(name)).token_endpoint,
+      exp: now + 240, iat: now, jti: randomUUID(), ...claims,
+    }, privateKey);
+  };
+  /** client_credentials; `jwt` defaults to a fresh assertion for tenant `name`. */
+  const systemToken = async (scope, { name = 'good', jwt } = {}) =>
+    tokenRequest(name, { grant_type: 'client_credentials', ...(scope !== undefined ? { scope } : {}) }, { assertion: jwt ?? await assertion(name) });
+  return { client, assertion, systemToken };
+}
+
+const SYSTEM_SCOPE = 'system/Appointment.read system/Patient.read system/Encounter.read system/Practitioner.read';
+
+test('demo patients: E.164 mobile + email telecom (DEMO.contacts); SENSITIVE_VALUES covers them', async (t) => {
+  const { systemToken } = await backendClient(t);
+  for (const name of SERVER_TENANTS) {
+    const token = (await systemToken('system/Patient.read', { name })).body.access_token;
+    for (const [role, id] of Object.entries(DEMO[name].patients)) {
+      const { body: patient } = await fhirGet(name, `Patient/${id}`, token);
+      const mobile = patient.telecom.find((c) => c.system === 'phone' && c.use === 'mobile');
+      const email = patient.telecom.find((c) => c.system === 'email');
+      assert.equal(mobile.value, DEMO[name].contacts[role].mobile, `${name} ${role}`);
+      assert.equal(email.value, DEMO[name].contacts[role].email, `${name} ${role}`);
+      if (role !== 'inPerson') assert.match(mobile.value, /^\+1[2-9]\d{2}555\d{4}$/, `${name} ${role}`);
+      for (const v of [mobile.value, email.value]) assert.ok(SENSITIVE_VALUES.includes(v), v);
+    }
+  }
+  // The human spelling of the same number stays covered.
+  assert.equal(DEMO.good.contacts.video1.mobile, '+18165550142');
+  assert.ok(SENSITIVE_VALUES.includes('(816) 555-0142'));
+  assert.ok(SENSITIVE_VALUES.includes('8165550142'));
+});
+
+test('Backend Services: client_credentials with private_key_jwt (ES384), system/ scopes only', async (t) => {
+  const { client, assertion, systemToken } = await backendClient(t);
+  const ok = await systemToken(`${SYSTEM_SCOPE} system/Appointment.read`);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal(ok.headers.get('cache-control'), 'no-store');
+  assert.deepEqual(Object.keys(ok.body), ['access_token', 'token_type', 'expires_in', 'scope']);
+  assert.equal(ok.body.token_type, 'Bearer');
+  assert.equal(ok.body.expires_in, 300);
+  assert.equal(ok.body.scope, SYSTEM_SCOPE, 'granted as asked, duplicates dropped');
+  const token = ok.body.access_token;
+
+  // Any record of the tenant: both video patients (with telecom), any appointment, the practitioner.
+  for (const role of ['video1', 'video2']) {
+    const r = await fhirGet('good', `Patient/${DEMO.good.patients[role]}`, token);
+    assert.equal(r.status, 200);
+    assert.ok(r.body.telecom.some((c) => c.system === 'phone' && c.use === 'mobile' && c.value === DEMO.good.contacts[role].mobile));
+  }
+  for (const path of [`Appointment/${DEMO.good.appointments.video2}`, `Encounter/${DEMO.good.encounters.inPerson}`, `Practitioner/${DEMO.good.colleague}`]) {
+    assert.equal((await fhirGet('good', path, token)).status, 200, path);
+  }
+  // Read-only scopes cannot PATCH; the token is bound to its tenant.
+  assert.equal((await fhirPatch('good', `Appointment/${DEMO.good.appointments.video1}`, token, [], { 'if-match': 'W/"1"' })).status, 403);
+  assert.equal((await fhirGet('good2', `Patient/${DEMO.good2.patient}`, token)).status, 401);
+  const narrow = (await systemToken('system/Appointment.rs')).body.access_token;
+  assert.equal((await fhirGet('good', `Patient/${DEMO.good.patient}`, narrow)).status, 403);
+
+  // jti replay is refused (401 invalid_client).
+  const jwt = await assertion();
+  assert.equal((await systemToken(SYSTEM_SCOPE, { jwt })).status, 200);
+  const replay = await systemToken(SYSTEM_SCOPE, { jwt });
+  assert.equal(replay.status, 401);
+  assert.equal(replay.body.error, 'invalid_client');
+  assert.match(replay.body.error_description, /replay/);
+  // The assertion is checked as for authorization_code: aud, sub, exp.
+  for (const [claims, pattern] of [[{ aud: (await getSmart('good2')).token_endpoint }, /aud/], [{ sub: 'x' }, /sub/],
+    [{ exp: Math.floor(Date.now() / 1000) + 900 }, /5 minutes/]]) {
+    const r = await systemToken(SYSTEM_SCOPE, { jwt: await assertion('good', claims) });
+    assert.equal(r.status, 401, JSON.stringify(claims));
+    assert.equal(r.body.error, 'invalid_client');
+    assert.match(r.body.error_description, pattern);
+  }
+  // The same client on another tenant (aud = that tenant's token URL).
+  assert.equal((await systemToken('system/Patient.read', { name: 'good2' })).status, 200);
+
+  // Scopes: system/ resource scopes only, and at least one.
+  for (const scope of ['user/Patient.read', `${SYSTEM_SCOPE} patient/Patient.read`, 'launch system/Patient.read', 'openid', 'system/Patient.', '', undefined]) {
+    const r = await systemToken(scope);
+    assert.equal(r.status, 400, String(scope));
+    assert.equal(r.body.error, 'invalid_scope', String(scope));
+  }
+
+  // client_secret_basic (even a valid one) and no authentication: invalid_client.
+  const basic = await basicClient();
+  for (const auth of [{ basic }, { basic: { client_id: client.client_id, client_secret: 'x' } }, {}]) {
+    const r = await tokenRequest('good', { grant_type: 'client_credentials', scope: SYSTEM_SCOPE, client_id: client.client_id }, auth);
+    assert.equal(r.status, 401, JSON.stringify(auth));
+    assert.equal(r.body.error, 'invalid_client');
+    assert.match(r.body.error_description, /private_key_jwt/);
+  }
+  const post = await tokenRequest('good', { grant_type: 'client_credentials', scope: SYSTEM_SCOPE, client_id: basic.client_id, client_secret: basic.client_secret });
+  assert.equal(post.body.error, 'invalid_client');
+
+  // A backend client has no redirect_uri, so it cannot start an authorization code flow.
+  const { redirect_uri: _none, ...noRedirect } = authorizeParams('good', client, await newLaunch()).params;
+  const a = await authorize('good', noRedirect);
+  assert.equal(a.status, 400);
+  assert.equal(a.location, null);
+  assert.match(a.text, /unauthorized_client/);
+  // Any private_key_jwt client may use client_credentials, backend flag or not.
+  const launchClient = await backendClient(t, { redirect_uri: REDIRECT });
+  assert.equal((await launchClient.systemToken('system/Appointment.read')).status, 200);
+  // Registration rules for backend clients.
+  for (const bad of [
+    { client_id: 'b1', auth_method: 'client_secret_basic', client_secret: 'x', backend: true },
+    { client_id: 'b2', auth_method: 'private_key_jwt', jwks_url: 'http://127.0.0.1:1/jwks', backend: 'yes' },
+    { client_id: 'b3', auth_method: 'private_key_jwt', jwks_url: 'http://127.0.0.1:1/jwks' }, // not backend: needs redirect_uri
+  ]) assert.equal((await sandboxPost('/_sandbox/clients', bad)).status, 400, JSON.stringify(bad));
+  const shown = await sandboxPost('/_sandbox/clients', { client_id: `b-${randomUUID()}`, auth_method: 'private_key_jwt', jwks_url: 'http://127.0.0.1:1/jwks', backend: true });
+  assert.equal(shown.status, 201);
+  assert.equal(shown.body.backend, true);
+  assert.equal(shown.body.redirect_uri, undefined);
+});
+
+test('schedule: book → search (date+practitioner, date+location, _lastUpdated) → move → cancel', async (t) => {
+  const { systemToken } = await backendClient(t);
+  const token = (await systemToken(SYSTEM_SCOPE)).body.access_token;
+  const d = DEMO.good;
+  const ids = (r) => {
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.entry.map((e) => e.resource.id);
+  };
+  const search = (query, tok = token) => fhirGet('good', `Appointment?${query}`, tok);
+  const at = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  const window = (from, to) => `date=ge${at(from)}&date=lt${at(to)}`;
+  // Three days ahead: clear of every demo visit ("tomorrow" is +24 h).
+  const start = Math.floor((Date.now() + 3 * 86_400_000) / 300_000) * 300_000;
+  const t0 = new Date().toISOString();
+
+  const created = await sandboxPost('/_sandbox/appointments', {
+    tenant: 'good', patient: d.patients.video2, practitioner: d.colleague, start: at(start),
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const appt = created.body;
+  const { id } = appt;
+  assert.match(id, /^15\d{6}$/);
+  assert.equal(appt.meta.versionId, '1');
+  assert.ok(appt.meta.lastUpdated >= t0);
+  assert.equal(appt.start, new Date(start).toISOString());
+  assert.equal(Date.parse(appt.end) - start, 15 * 60_000, 'minutes default to 15');
+  assert.equal(appt.minutesDuration, 15);
+  assert.equal(appt.status, 'booked');
+  // Shaped exactly like the demo video visits.
+  const demo = await storedAppointment(d.appointments.video1);
+  assert.deepEqual(Object.keys(appt), Object.keys(demo));
+  assert.deepEqual(appt.serviceType, demo.serviceType);
+  assert.deepEqual(appt.contained.map((c) => c.type[0].text), ['Patient Virtual Meeting Room', 'Provider Virtual Meeting Room']);
+  for (const room of appt.contained) assert.deepEqual(room.telecom[0].period, { start: appt.start, end: appt.end });
+  assert.deepEqual(appt.participant.map((p) => p.actor.reference),
+    [`Practitioner/${d.colleague}`, `Patient/${d.patients.video2}`, `Location/${d.location}`, ...appt.contained.map((c) => `#${c.id}`)]);
+  assert.deepEqual(appt.participant.map((p) => p.type), demo.participant.map((p) => p.type));
+  assert.deepEqual(await storedAppointment(id), appt);
+  // The gateway's launch from this visit finds its Encounter, patient and practitioner.
+  const launch = await newLaunch({ appointment: id });
+  assert.deepEqual([launch.patient, launch.practitioner], [d.patients.video2, d.colleague]);
+  assert.ok(launch.encounter);
+  const encounter = (await fhirGet('good', `Encounter/${launch.encounter}`, token)).body;
+  assert.deepEqual(encounter.appointment, [{ reference: `Appointment/${id}` }]);
+  assert.equal(encounter.class.code, 'VR');
+
+  const inPerson = await sandboxPost('/_sandbox/appointments', {
+    tenant: TENANTS.good, start: at(start + 60 * 60_000), minutes: 40, video: false,
+  });
+  assert.equal(inPerson.status, 201);
+  assert.equal(inPerson.body.contained, undefined);
+  assert.equal(inPerson.body.serviceType[0].text, 'Follow Up');
+  assert.ok(inPerson.body.participant.some((p) => p.actor.reference === `Patient/${d.patient}`), 'patient defaults to video1');
+
+  // Found by date + practitioner, date + location, and (system token) _lastUpdated alone.
+  const day = window(start - 60 * 60_000, start + 3 * 60 * 60_000);
+  assert.deepEqual(ids(await search(`${day}&practitioner=${d.colleague}`)), [id]);
+  assert.deepEqual(ids(await search(`${day}&practitioner=Practitioner/${d.practitioner}`)), [inPerson.body.id]);
+  assert.deepEqual(ids(await search(`${day}&location=${d.location}`)), [id, inPerson.body.id]);
+  assert.deepEqual(ids(await search(`${day}&patient=${d.patients.video2}`)), [id]);
+  assert.deepEqual(ids(await search(`_lastUpdated=ge${t0}`)), [id, inPerson.body.id]);
+  assert.deepEqual(ids(await search(`_lastUpdated=ge${t0}&_lastUpdated=lt${t0}`)), []);
+  // A launch token may add _lastUpdated as a filter, but not search by it alone.
+  const user = (await launchAndToken()).t.body.access_token;
+  const alone = await search(`_lastUpdated=ge${t0}`, user);
+  assert.equal(alone.status, 400);
+  assert.match(alone.body.issue[0].diagnostics, /system/);
+  assert.deepEqual(ids(await search(`${day}&location=${d.location}&_lastUpdated=ge${t0}`, user)), [id, inPerson.body.id]);
+  for (const bad of ['_lastUpdated=ge2030-01-01T10:00:00', '_lastUpdated=ne2030-01-01', '_lastUpdated=ge2030&_lastUpdated=lt2031&_lastUpdated=ge2029']) {
+    assert.equal((await search(bad)).status, 400, bad);
+  }
+
+  // Move: new start and length, rooms follow, version and lastUpdated bump.
+  const t1 = new Date().toISOString();
+  const later = start + 2 * 60 * 60_000;
+  const moved = await sandboxPost(`/_sandbox/appointments/${id}/move`, { start: at(later), minutes: 30 });
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  assert.equal(moved.body.meta.versionId, '2');
+  assert.ok(moved.body.meta.lastUpdated >= t1);
+  assert.equal(moved.body.start, new Date(later).toISOString());
+  assert.equal(moved.body.end, new Date(later + 30 * 60_000).toISOString());
+  assert.equal(moved.body.minutesDuration, 30);
+  assert.deepEqual(moved.body.requestedPeriod, [{ start: moved.body.start, end: moved.body.end }]);
+  for (const room of moved.body.contained) assert.deepEqual(room.telecom[0].period, { start: moved.body.start, end: moved.body.end });
+  assert.equal((await fhirGet('good', `Appointment/${id}`, token)).headers.get('etag'), 'W/"2"');
+  assert.deepEqual(ids(await search(`_lastUpdated=ge${t1}`)), [id]);
+  assert.deepEqual(ids(await search(`${window(start - 60 * 60_000, start + 60 * 60_000)}&practitioner=${d.colleague}`)), []);
+  assert.deepEqual(ids(await search(`${window(later, later + 60 * 60_000)}&practitioner=${d.colleague}`)), [id]);
+  assert.equal((await fhirGet('good', `Encounter/${launch.encounter}`, token)).body.period.start, moved.body.start);
+  // minutes may be left out (the length stays).
+  const again = await sandboxPost(`/_sandbox/appointments/${id}/move`, { start: at(later + 5 * 60_000) });
+  assert.equal(again.body.minutesDuration, 30);
+  assert.equal(again.body.meta.versionId, '3');
+
+  // Cancel: still found, now cancelled; status= filters.
+  const t2 = new Date().toISOString();
+  const cancelled = await fetch(`${sandbox.url}/_sandbox/appointments/${id}/cancel`, { method: 'POST' });
+  assert.equal(cancelled.status, 200);
+  assert.equal(cancelled.headers.get('etag'), 'W/"4"');
+  const c = await cancelled.json();
+  assert.equal(c.status, 'cancelled');
+  assert.equal(c.start, again.body.start);
+  const polled = await search(`_lastUpdated=ge${t2}`);
+  assert.deepEqual(ids(polled), [id]);
+  assert.equal(polled.body.entry[0].resource.status, 'cancelled');
+  assert.equal(polled.body.entry[0].resource.meta.versionId, '4');
+  const late = window(later - 60 * 60_000, later + 60 * 60_000);
+  assert.deepEqual((await search(`${late}&practitioner=${d.colleague}`)).body.entry.map((e) => e.resource.status), ['cancelled']);
+  assert.deepEqual(ids(await search(`${late}&practitioner=${d.colleague}&status=booked`)), []);
+  assert.deepEqual(ids(await search(`${late}&practitioner=${d.colleague}&status=booked,cancelled`)), [id]);
+  assert.equal((await fhirGet('good', `Encounter/${launch.encounter}`, token)).body.status, 'cancelled');
+  // Demo visits can be moved and cancelled too (ids are unique across tenants).
+  const demoCancel = await sandboxPost(`/_sandbox/appointments/${DEMO.good4.appointments.tomorrow}/cancel`, {});
+  assert.equal(demoCancel.status, 200);
+  assert.equal(demoCancel.body.meta.versionId, '2');
+
+  // Errors.
+  assert.equal((await sandboxPost(`/_sandbox/appointments/${id}/move`, { start: at(later) })).status, 409);
+  assert.equal((await sandboxPost(`/_sandbox/appointments/${id}/cancel`, {})).status, 409);
+  assert.equal((await sandboxPost('/_sandbox/appointments/999/move', { start: at(later) })).status, 404);
+  assert.equal((await sandboxPost('/_sandbox/appointments/999/cancel', {})).status, 404);
+  assert.equal((await sandboxPost(`/_sandbox/appointments/${inPerson.body.id}/move`, { start: '2030-01-01T10:00:00' })).status, 400);
+  for (const body of [
+    { tenant: 'good' }, // no start
+    { tenant: 'good', start: '2030-01-01T10:00:00' }, // no zone
+    { tenant: 'good', start: '2030-13-01T10:00:00Z' },
+    { tenant: 'nos256', start: at(start) },
+    { start: at(start) },
+    { tenant: 'good', start: at(start), patient: d.practitioner },
+    { tenant: 'good', start: at(start), patient: DEMO.good2.patient },
+    { tenant: 'good', start: at(start), practitioner: 'nobody' },
+    { tenant: 'good', start: at(start), minutes: 0 },
+    { tenant: 'good', start: at(start), video: 'yes' },
+    { tenant: 'good', start: at(start), status: 'done' },
+    { tenant: 'good', start: at(start), location: d.location },
+  ]) {
+    const r = await sandboxPost('/_sandbox/appointments', body);
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.body.error, 'invalid_request');
+  }
+  // Control calls are not in the request log.
+  const log = await getJson(`${sandbox.url}/_sandbox/requests`, /^application\/json\b/);
+  assert.ok(!log.some((e) => e.path.startsWith('/_sandbox/')));
 });

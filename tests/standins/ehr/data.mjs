@@ -7,6 +7,11 @@
 //
 // The patients' identifying values are listed in SENSITIVE_VALUES: tests scan the gateway's
 // storage for them, so they are deliberately unusual strings.
+//
+// Telecom: every patient has a `phone`/`mobile` and an `email`/`home` telecom. The video patients
+// (video1, video2) carry their mobile number in E.164 (+1NXXNXXXXXX); the in-person patient keeps
+// the human spelling from PEOPLE (e.g. '+1 785 555 0164'), which a sender has to normalise.
+// DEMO[tenant].contacts lists what each patient's record says.
 
 import { TENANTS } from './tenants.mjs';
 
@@ -105,6 +110,10 @@ const ids = (prefix) => ({
 });
 
 const digits = (phone) => phone.replace(/\D/g, '').replace(/^1(?=\d{10}$)/, '');
+const e164 = (phone) => `+1${digits(phone)}`;
+const PATIENT_ROLES = ['video1', 'video2', 'inPerson'];
+// The mobile number as the Patient resource carries it (see the header comment).
+const mobileOf = (p, role) => (role === 'inPerson' ? p.phone : e164(p.phone));
 const patientDisplay = (p) => `${p.family}, ${p.given[0]}${p.given[1] ? ` ${p.given[1][0]}` : ''}`;
 const practitionerDisplay = (p) => `${p.family}, ${p.given[0]} MD`;
 
@@ -113,8 +122,10 @@ const practitionerDisplay = (p) => `${p.family}, ${p.given[0]} MD`;
  * { practitioner, colleague, patient, encounter, location,
  *   patients: {video1, video2, inPerson}, encounters: {video1, video2, inPerson},
  *   appointments: {video1, video2, inPerson, cancelled, tomorrow},
- *   names: {practitioner: 'Achterberg, Naomi MD', patient: 'Featherstone, Rosalind M'} }
- * `patient`/`encounter` are video1's. video1 has the patient room at contained[0], video2 the
+ *   names: {practitioner: 'Achterberg, Naomi MD', patient: 'Featherstone, Rosalind M'},
+ *   contacts: {video1: {mobile: '+18165550142', email: 'rosalind.featherstone@example.org'}, video2, inPerson} }
+ * `patient`/`encounter` are video1's. contacts.<role>.mobile is the Patient's telecom value as
+ * stored (E.164 for video1/video2, the human spelling for inPerson). video1 has the patient room at contained[0], video2 the
  * provider room; inPerson has no rooms; cancelled is a cancelled video visit; tomorrow is +24 h.
  */
 export const DEMO = Object.freeze(Object.fromEntries(Object.entries(PEOPLE).map(([name, t]) => {
@@ -130,6 +141,8 @@ export const DEMO = Object.freeze(Object.fromEntries(Object.entries(PEOPLE).map(
     encounters: Object.freeze({ ...i.encounters }),
     appointments: Object.freeze({ ...i.appointments }),
     names: Object.freeze({ practitioner: practitionerDisplay(t.practitioners[0]), patient: patientDisplay(t.patients[0]) }),
+    contacts: Object.freeze(Object.fromEntries(PATIENT_ROLES.map((role, k) => [role,
+      Object.freeze({ mobile: mobileOf(t.patients[k], role), email: t.patients[k].email })]))),
   })];
 })));
 
@@ -137,7 +150,7 @@ export const DEMO = Object.freeze(Object.fromEntries(Object.entries(PEOPLE).map(
 export const SENSITIVE_VALUES = Object.freeze([...new Set(Object.values(PEOPLE).flatMap((t) =>
   t.patients.flatMap((p) => [
     ...p.given, p.family, `${p.given[0]} ${p.family}`, `${p.family}, ${p.given.join(' ')}`, patientDisplay(p),
-    p.birthDate, p.phone, digits(p.phone), `+1${digits(p.phone)}`, p.email, p.mrn, p.line,
+    p.birthDate, p.phone, digits(p.phone), e164(p.phone), p.email, p.mrn, p.line,
   ])))]);
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +171,7 @@ function practitioner(id, p, updated) {
   };
 }
 
-function patient(id, p, updated) {
+function patient(id, p, role, updated) {
   return {
     resourceType: 'Patient',
     id,
@@ -172,7 +185,7 @@ function patient(id, p, updated) {
     active: true,
     name: [{ use: 'official', text: `${p.family}, ${p.given.join(' ')}`, family: p.family, given: p.given }],
     telecom: [
-      { system: 'phone', value: p.phone, use: 'mobile', rank: 1 },
+      { system: 'phone', value: mobileOf(p, role), use: 'mobile', rank: 1 },
       { system: 'email', value: p.email, use: 'home' },
     ],
     gender: p.gender,
@@ -289,7 +302,7 @@ export function buildStore(now = Date.now()) {
       practitionerId: d.practitioner, practitionerName: practitionerDisplay(pr),
       locationId: d.location, locationName: t.location, updated,
     };
-    const pat = (k) => ({ patientId: d.patients[k], patientName: patientDisplay(t.patients[['video1', 'video2', 'inPerson'].indexOf(k)]) });
+    const pat = (k) => ({ patientId: d.patients[k], patientName: patientDisplay(t.patients[PATIENT_ROLES.indexOf(k)]) });
     const room2 = (n) => [`${t.prefix}${n}07`, `${t.prefix}${n}10`];
     const appts = {
       video1: { ...common, ...pat('video1'), start: base + 15 * MINUTE, minutes: 20, status: 'booked', video: true, roomIds: room2(60), version: '1' },
@@ -301,7 +314,7 @@ export function buildStore(now = Date.now()) {
     const tables = { Patient: new Map(), Practitioner: new Map(), Encounter: new Map(), Appointment: new Map() };
     const put = (r) => tables[r.resourceType].set(r.id, r);
     t.practitioners.forEach((p, k) => put(practitioner([d.practitioner, d.colleague][k], p, updated)));
-    t.patients.forEach((p, k) => put(patient([d.patients.video1, d.patients.video2, d.patients.inPerson][k], p, updated)));
+    t.patients.forEach((p, k) => put(patient(d.patients[PATIENT_ROLES[k]], p, PATIENT_ROLES[k], updated)));
     for (const [key, a] of Object.entries(appts)) put(appointment(d.appointments[key], a, tenantId));
     for (const key of ['video1', 'video2', 'inPerson']) {
       const a = appts[key];
@@ -310,4 +323,53 @@ export function buildStore(now = Date.now()) {
     store.set(name, tables);
   }
   return store;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visits booked, moved and cancelled at run time (POST /_sandbox/appointments, schedule.mjs)
+// ---------------------------------------------------------------------------------------------
+
+// The display strings the demo data uses, recomputed from stored resources.
+const displayOfPatient = (r) => patientDisplay({ family: r.name[0].family, given: r.name[0].given });
+const displayOfPractitioner = (r) => r.name[0].text;
+
+/**
+ * The `seq`-th visit booked at run time: an Appointment and its Encounter in the demo visits' exact
+ * shape (rooms only when `video`). Ids are numeric like Oracle's, with the tenant's prefix:
+ * `{prefix}5{seq:06}` / `{prefix}8{seq:06}`, never clashing with the demo's 48xxxxx / 79xxxxx.
+ * `tables` is the tenant's tables from buildStore; patient and practitioner must exist in them.
+ * Both resources start at versionId "1", lastUpdated `now`. Nothing is stored.
+ */
+export function bookedVisit(tables, tenantName, { seq, patientId, practitionerId, start, minutes, video, status, now }) {
+  const d = DEMO[tenantName];
+  const { prefix } = PEOPLE[tenantName];
+  const n = String(seq).padStart(6, '0');
+  const id = `${prefix}5${n}`;
+  const encounterId = `${prefix}8${n}`;
+  const roomIds = [`${id}07`, `${id}10`];
+  const updated = iso(now);
+  const a = {
+    practitionerId, practitionerName: displayOfPractitioner(tables.Practitioner.get(practitionerId)),
+    patientId, patientName: displayOfPatient(tables.Patient.get(patientId)),
+    locationId: d.location, locationName: PEOPLE[tenantName].location,
+    start, minutes, status, video, roomIds, version: '1', updated,
+  };
+  const appt = appointment(id, a, TENANTS[tenantName]);
+  const enc = encounter(encounterId, { ...a, appointmentId: id, virtual: video }, updated);
+  if (status === 'cancelled') enc.status = 'cancelled';
+  return { appointment: appt, encounter: enc };
+}
+
+/** A copy of `appt` at a new time: start, end, minutesDuration, requestedPeriod and the rooms' link periods. */
+export function retimed(appt, start, minutes) {
+  const next = structuredClone(appt);
+  const end = start + minutes * MINUTE;
+  next.start = iso(start);
+  next.end = iso(end);
+  next.minutesDuration = minutes;
+  if (next.requestedPeriod) next.requestedPeriod = [{ start: iso(start), end: iso(end) }];
+  for (const c of next.contained ?? []) {
+    for (const t of c.telecom ?? []) if (t.period) t.period = { ...t.period, start: iso(start), end: iso(end) };
+  }
+  return next;
 }

@@ -89,7 +89,7 @@ export function capabilityStatement(origin, tenant) {
       },
       resource: [
         resource('Appointment', [['_id', 'token'], ['date', 'date'], ['patient', 'reference'],
-          ['practitioner', 'reference'], ['location', 'reference'], ['status', 'token']]),
+          ['practitioner', 'reference'], ['location', 'reference'], ['status', 'token'], ['_lastUpdated', 'date']]),
         resource('Encounter', [['_id', 'token'], ['patient', 'reference']]),
         resource('Patient', [['_id', 'token'], ['identifier', 'token'], ['name', 'string']]),
         resource('Practitioner', [['_id', 'token'], ['identifier', 'token'], ['name', 'string']]),

@@ -1,6 +1,7 @@
 // The FHIR R4 server of the server tenants: read Patient / Practitioner / Encounter / Appointment,
 // search (Oracle's Appointment rules), and Appointment PATCH (JSON Patch + If-Match), behind the
-// access tokens and scopes granted by oauth.mjs.
+// access tokens and scopes granted by oauth.mjs. Tokens from an EHR launch carry the launch (its
+// patient and scenario); Backend Services tokens (`grant.system`) carry none.
 
 import { randomUUID } from 'node:crypto';
 
@@ -59,16 +60,18 @@ async function access(ctx, type, perm) {
       headers: { 'www-authenticate': `Bearer realm="${ctx.base}", error="invalid_token"` },
     }));
   }
-  if (grant.launch.scenario.fhir_delay_ms) await wait(grant.launch.scenario.fhir_delay_ms, ctx.signal);
+  const delay = grant.launch?.scenario.fhir_delay_ms;
+  if (delay) await wait(delay, ctx.signal);
   const reach = scopeReach(grant.scope, type, perm);
   if (!reach) throw new ReplyError(forbidden(type, perm));
-  const visible = (r) => reach === 'all' || inPatientCompartment(r, grant.launch.patient);
+  const visible = (r) => reach === 'all' || inPatientCompartment(r, grant.launch?.patient);
   return { grant, visible };
 }
 
 const table = (ctx, type) => ctx.state.store.get(ctx.tenant.name)[type];
 
-const withEtag = (resource) => fhir(200, resource, {
+export const withEtag = (resource, status = 200, headers = {}) => fhir(status, resource, {
+  ...headers,
   etag: `W/"${resource.meta.versionId}"`,
   'last-modified': new Date(resource.meta.lastUpdated).toUTCString(),
 });
@@ -135,23 +138,37 @@ function dateFilter(param) {
   }
 }
 
-function searchAppointments(q, all) {
+// `_lastUpdated` (meta.lastUpdated, same prefixes as date) narrows any Appointment search; on its
+// own (no date, no patient/practitioner/location) only a Backend Services token may use it, so a
+// poller can ask for everything booked, moved or cancelled since its last run.
+function searchAppointments(q, all, grant) {
   const ids = refParam(q, '_id', 'Appointment');
   if (ids) return all.filter((r) => ids.includes(r.id));
   const dates = [...q.getAll('date'), ...q.getAll('-date-or-req-period')];
+  const updated = q.getAll('_lastUpdated');
   const patients = refParam(q, 'patient', 'Patient');
   const practitioners = refParam(q, 'practitioner', 'Practitioner');
   const locations = refParam(q, 'location', 'Location');
-  if (!dates.length) throw badSearch('required', 'date (or -date-or-req-period) is required, with patient, practitioner or location');
+  if (updated.length > 2) throw badSearch('invalid', 'at most two _lastUpdated parameters are allowed');
+  const changesOnly = updated.length > 0 && grant.system;
+  if (!changesOnly) {
+    if (!dates.length) {
+      throw badSearch('required', updated.length
+        ? '_lastUpdated without date and patient, practitioner or location needs a system/ (Backend Services) access token'
+        : 'date (or -date-or-req-period) is required, with patient, practitioner or location');
+    }
+    if (!patients && !practitioners && !locations) throw badSearch('required', 'one of patient, practitioner or location is required');
+  }
   if (dates.length > 2) throw badSearch('invalid', 'at most two date parameters are allowed');
-  if (!patients && !practitioners && !locations) throw badSearch('required', 'one of patient, practitioner or location is required');
   const onDates = dates.map(dateFilter);
+  const onUpdated = updated.map(dateFilter);
   const statuses = q.has('status') ? q.getAll('status').flatMap((s) => s.split(',')) : undefined;
   const hasActor = (r, type, list) => !list || r.participant.some((p) => list.some((id) => refersTo(p.actor, type, id)));
   return all.filter((r) => onDates.every((f) => f(Date.parse(r.start)))
+    && onUpdated.every((f) => f(Date.parse(r.meta.lastUpdated)))
     && hasActor(r, 'Patient', patients) && hasActor(r, 'Practitioner', practitioners) && hasActor(r, 'Location', locations)
     && (!statuses || statuses.includes(r.status)))
-    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.id.localeCompare(b.id));
 }
 
 function searchOther(type, q, all) {
@@ -163,10 +180,10 @@ function searchOther(type, q, all) {
 
 export async function search(ctx) {
   const { type } = ctx.params;
-  const { visible } = await access(ctx, type, 's');
+  const { grant, visible } = await access(ctx, type, 's');
   const q = ctx.url.searchParams;
   const all = [...table(ctx, type).values()];
-  let found = (type === 'Appointment' ? searchAppointments(q, all) : searchOther(type, q, all)).filter(visible);
+  let found = (type === 'Appointment' ? searchAppointments(q, all, grant) : searchOther(type, q, all)).filter(visible);
   const count = Number(q.get('_count'));
   if (Number.isInteger(count) && count > 0) found = found.slice(0, count);
   return fhir(200, {
@@ -209,7 +226,7 @@ export async function patchAppointment(ctx) {
     if (err instanceof ReplyError) throw err;
     return outcome(400, 'structure', `body is not JSON: ${err.message}`);
   }
-  const forced = grant.launch.scenario.patch_status;
+  const forced = grant.launch?.scenario.patch_status;
   if (forced) return outcome(forced, STATUS_CODES[forced], `sandbox scenario patch_status ${forced}`);
 
   let next;

@@ -1,5 +1,7 @@
 // The SMART authorization server of the server tenants: client registration and launches (test
 // hooks), authorize, token (client_secret_basic or private_key_jwt, PKCE S256), id_tokens, JWKS.
+// The token endpoint also serves SMART Backend Services (grant_type=client_credentials): private_key_jwt
+// clients only, system/ scopes only, a 300 s access token without refresh token, id_token or context.
 //
 // Everything lives in the sandbox instance's `state` (Maps), so concurrent sandboxes and
 // per-launch scenarios never interfere.
@@ -14,6 +16,7 @@ import { oauthUris, SERVER_TENANTS, serverTenant, TENANTS } from './tenants.mjs'
 const CODE_TTL_MS = 60_000;
 const LAUNCH_TTL_MS = 60 * 60_000;
 const ACCESS_TOKEN_TTL_S = 570; // what Oracle hands out
+const SYSTEM_TOKEN_TTL_S = 300; // Backend Services tokens (SMART: "no more than 5 minutes" is recommended)
 const ID_TOKEN_TTL_S = 600;
 const JWKS_CACHE_MS = 60_000;
 const ASSERTION_MAX_LIFETIME_S = 300;
@@ -49,14 +52,23 @@ const isHttpUrl = (s) => {
 // Test hooks: clients and launches
 // ---------------------------------------------------------------------------------------------
 
-/** POST /_sandbox/clients {client_id, redirect_uri, auth_method, client_secret?, jwks_url?} */
+/**
+ * POST /_sandbox/clients {client_id, redirect_uri, auth_method, client_secret?, jwks_url?, backend?}
+ * `backend: true` marks a SMART Backend Services client: it must be private_key_jwt and may leave
+ * out redirect_uri (it then cannot use authorize). Every private_key_jwt client may use
+ * client_credentials, backend or not.
+ */
 export async function registerClient(ctx) {
   const bad = (msg) => json(400, { error: 'invalid_client_metadata', error_description: msg });
   const body = await readJson(ctx, bad);
-  const { client_id: id, redirect_uri: redirectUri, auth_method: method, client_secret: secret, jwks_url: jwksUrl } = body ?? {};
+  const {
+    client_id: id, redirect_uri: redirectUri, auth_method: method, client_secret: secret, jwks_url: jwksUrl, backend,
+  } = body ?? {};
   if (typeof id !== 'string' || !id) return bad('client_id is required');
-  if (!isHttpUrl(redirectUri)) return bad('redirect_uri must be an absolute http(s) URL');
-  const client = { client_id: id, redirect_uri: redirectUri, auth_method: method };
+  if (backend !== undefined && typeof backend !== 'boolean') return bad('backend must be a boolean');
+  if (backend && method !== 'private_key_jwt') return bad('a backend (client_credentials) client must use auth_method private_key_jwt');
+  if (!(backend && redirectUri === undefined) && !isHttpUrl(redirectUri)) return bad('redirect_uri must be an absolute http(s) URL');
+  const client = { client_id: id, redirect_uri: redirectUri, auth_method: method, ...(backend ? { backend: true } : {}) };
   if (method === 'client_secret_basic') {
     if (typeof secret !== 'string' || !secret) return bad('client_secret is required for client_secret_basic');
     client.client_secret = secret;
@@ -194,6 +206,9 @@ export async function authorize(ctx) {
   const p = ctx.req.method === 'POST' ? await readForm(ctx) : Object.fromEntries(ctx.url.searchParams);
   const client = ctx.state.clients.get(p.client_id);
   if (!client) return errorPage('invalid_client', `Unknown client_id ${JSON.stringify(p.client_id ?? null)}.`);
+  if (client.redirect_uri === undefined) {
+    return errorPage('unauthorized_client', `Client ${client.client_id} is a Backend Services client without a redirect_uri; it can only use client_credentials.`);
+  }
   if (p.redirect_uri !== client.redirect_uri) {
     return errorPage('invalid_request', 'redirect_uri does not exactly match the registered redirect_uri.');
   }
@@ -341,14 +356,17 @@ async function authenticateClient(ctx, form) {
   throw invalidClient(known ? `client ${known.client_id} must authenticate with ${known.auth_method}` : 'client authentication required');
 }
 
-/** POST token: authorization_code grant only. */
+/** POST token: authorization_code (EHR launch) or client_credentials (Backend Services). */
 export async function token(ctx) {
   if (mediaType(ctx.req) !== 'application/x-www-form-urlencoded') {
     throw oauthError(400, 'invalid_request', 'body must be application/x-www-form-urlencoded');
   }
   const form = await readForm(ctx);
+  if (form.grant_type === 'client_credentials') return clientCredentials(ctx, form);
   const client = await authenticateClient(ctx, form);
-  if (form.grant_type !== 'authorization_code') throw oauthError(400, 'unsupported_grant_type', 'grant_type must be authorization_code');
+  if (form.grant_type !== 'authorization_code') {
+    throw oauthError(400, 'unsupported_grant_type', 'grant_type must be authorization_code or client_credentials');
+  }
   if (!form.code) throw oauthError(400, 'invalid_request', 'code is required');
   const code = ctx.state.codes.get(form.code);
   if (!code || code.tenantId !== ctx.tenant.id) throw oauthError(400, 'invalid_grant', 'unknown authorization code');
@@ -395,6 +413,40 @@ export async function token(ctx) {
     user: launch.practitioner,
   });
   return json(200, body, 'application/json', { pragma: 'no-cache' });
+}
+
+const isSystemScope = (s) => s.startsWith('system/') && RESOURCE_SCOPE.test(s) && !s.endsWith('.');
+
+/**
+ * SMART Backend Services: client_credentials with a private_key_jwt client assertion (checked like
+ * any other: alg, iss = sub = client_id, aud = this token URL, exp at most 5 min ahead, jti used once)
+ * and system/ scopes only. Authentication comes first, so a refused scope still spends the jti.
+ */
+async function clientCredentials(ctx, form) {
+  const assertion = form.client_assertion !== undefined || form.client_assertion_type !== undefined;
+  if (ctx.req.headers.authorization || form.client_secret !== undefined || !assertion) {
+    throw invalidClient('client_credentials needs private_key_jwt client authentication '
+      + `(client_assertion_type=${JWT_BEARER} and client_assertion); client secrets are not accepted`);
+  }
+  const client = await authenticateAssertion(ctx, form);
+  const requested = (form.scope ?? '').split(/\s+/).filter(Boolean);
+  if (!requested.length) throw oauthError(400, 'invalid_scope', 'scope is required (system/<Resource>.<permissions>)');
+  const refused = requested.filter((s) => !isSystemScope(s));
+  if (refused.length) {
+    throw oauthError(400, 'invalid_scope', `client_credentials grants only system/ resource scopes; refused: ${refused.join(' ')}`);
+  }
+  const scope = [...new Set(requested)].join(' ');
+  const accessToken = opaque();
+  ctx.state.tokens.set(accessToken, {
+    tenantId: ctx.tenant.id,
+    clientId: client.client_id,
+    scope,
+    system: true, // no launch: no patient, no scenario
+    launch: undefined,
+    expiresAt: Date.now() + SYSTEM_TOKEN_TTL_S * 1000,
+  });
+  return json(200, { access_token: accessToken, token_type: 'Bearer', expires_in: SYSTEM_TOKEN_TTL_S, scope },
+    'application/json', { pragma: 'no-cache' });
 }
 
 function idToken(ctx, code, client) {
