@@ -14,6 +14,7 @@ pub mod meeting;
 pub mod pages;
 pub mod patient;
 pub mod portal;
+pub mod sms;
 pub mod storage;
 pub mod upstream;
 pub mod validate;
@@ -113,7 +114,7 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
             resp.headers_mut().set("cache-control", "no-cache")?;
             Ok(resp)
         }
-        (Method::Get, p) if p.starts_with("/visit/") => visit::serve(req, ctx, &p["/visit/".len()..]).await,
+        (Method::Get | Method::Post, p) if p.starts_with("/visit/") => visit::serve(req, ctx, &p["/visit/".len()..]).await,
         (Method::Get | Method::Post, p) if p.starts_with("/j/") => patient::serve(req, ctx, &p["/j/".len()..]).await,
         (Method::Get | Method::Head, "/admin") => {
             let mut resp = Response::empty()?.with_status(308);

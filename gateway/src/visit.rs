@@ -113,6 +113,8 @@ enum Command {
     Event { event: Event },
     Status,
     PatientArrive,
+    /// Sends one text, once per `key`: a repeated key answers what the first did.
+    SendSms { key: String, provider: shared::sms::SmsProvider, from: String, to: String, body: String, status_callback: String },
 }
 
 fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
@@ -148,10 +150,14 @@ pub async fn live(env: &Env, visit_ref: &str, req: Request, role: &str) -> Resul
 const ROLE_HEADER: &str = "x-visitgate-role";
 
 /// The provider's pass to the visit page: sealed, path-scoped, 12 hours.
+/// It carries the appointment's EHR id for "Send link to patient": held by
+/// the clinician's browser (encrypted), never stored by the gateway.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct VisitPass {
     visit_ref: String,
     ehr_user_id: String,
+    iss: String,
+    appointment_id: String,
     expires_at: u64,
 }
 
@@ -181,6 +187,7 @@ pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &T
     let seen_before = matches!(seen, Ok(Some(_)));
 
     let visit_ref = keyed_hash_hex(ref_key.as_bytes(), &format!("{}|{}|{}", entry.tenant_id, entry.base_id, visit.id));
+    let appointment_id = visit.id.clone();
     let start = visit.start.clone().unwrap_or_else(crate::now_iso);
     let request = MeetingRequest {
         external_id: format!("visitgate-{}", &visit_ref[..32]),
@@ -227,7 +234,13 @@ pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &T
         return redirect(&meeting.provider_url, None);
     }
     let key = crate::launch::seal_key(ctx)?;
-    let pass = VisitPass { visit_ref: visit_ref.clone(), ehr_user_id: ehr_user_id.into(), expires_at: crate::now_secs() + PASS_TTL_SECS };
+    let pass = VisitPass {
+        visit_ref: visit_ref.clone(),
+        ehr_user_id: ehr_user_id.into(),
+        iss: iss.into(),
+        appointment_id,
+        expires_at: crate::now_secs() + PASS_TTL_SECS,
+    };
     let sealed = cookie::seal(&key, VISIT_PURPOSE, &pass, random_bytes());
     let secure = if ctx.loopback_dev { "" } else { "; Secure" };
     let cookie = format!("{PASS_COOKIE}={sealed}; Path=/visit/{visit_ref}; HttpOnly; SameSite=Lax; Max-Age={PASS_TTL_SECS}{secure}");
@@ -297,6 +310,9 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
         return Err(Error::not_found("This visit"));
     }
     let pass = pass(&req, ctx, visit_ref)?;
+    if req.method() == Method::Post && sub != "send-link" {
+        return Err(Error::new(405, "method_not_allowed", "This page can only be read."));
+    }
     let stub = stub(&ctx.env, visit_ref)?;
     match sub {
         "" => {
@@ -305,6 +321,13 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
         }
         "status" => crate::http::json(200, &call::<Status>(&stub, &Command::Status).await?),
         "live" => live(&ctx.env, visit_ref, req, "provider").await,
+        "send-link" if req.method() == Method::Post => {
+            if req.headers().get("origin")?.is_some_and(|o| o != ctx.origin) {
+                return Err(Error::new(403, "csrf_origin", "This request came from another site and was refused."));
+            }
+            send_link(req, ctx, &pass).await?;
+            redirect(&format!("/visit/{visit_ref}"), None)
+        }
         "join" => {
             record(&ctx.env, visit_ref, Event::new("provider_joined", Some(&pass.ehr_user_id), None)).await?;
             let status: Status = call(&stub, &Command::Status).await?;
@@ -315,7 +338,62 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
     }
 }
 
-const PROVIDER_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self' https:; base-uri 'none'; form-action 'none'";
+/// "Send link to patient": reads the patient's mobile number from the EHR
+/// at send time (Backend Services), texts the patient link, forgets the number.
+async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> {
+    let form = req.form_data().await?;
+    let nonce = match form.get("nonce") {
+        Some(worker::FormEntry::Field(n)) if n.len() <= 64 => n,
+        _ => return Err(Error::bad_request("invalid_form", "Reload the page and press the button again.")),
+    };
+    let store = kv::store(&ctx.env)?;
+    let entry: IssEntry = store.get(&shared::kv_keys::iss(&pass.iss)).json().await.map_err(worker::Error::from)?.ok_or_else(|| Error::not_found("The EHR configuration"))?;
+    let tenant: shared::tenant::Tenant = store.get(&shared::kv_keys::tenant(&entry.tenant_id)).json().await.map_err(worker::Error::from)?.ok_or_else(|| Error::not_found("The organisation"))?;
+    let sms = tenant.sms.as_ref().ok_or_else(|| Error::new(409, "sms_not_configured", "Text messages are not set up for this organisation. Ask your Visitgate administrator."))?;
+    if !sms.may_send() {
+        return Err(Error::new(409, "sms_consent_missing", "Text messages are switched off until both consents are given in the admin portal (sending on the organisation's behalf, and the attendees' consent)."));
+    }
+    let from = sms.base_numbers.get(&entry.base_id).ok_or_else(|| Error::new(409, "sms_no_number", "No phone number is linked to this FHIR base yet. Link one in the admin portal's SMS settings."))?;
+    let token = crate::launch::backend::system_token(ctx, &entry).await?;
+    let appointment = fhir_json(&entry.fhir_base, &token, &format!("Appointment/{}", pass.appointment_id)).await?;
+    let patient_id = appointment["participant"].as_array().into_iter().flatten().find_map(|p| {
+        shared::appointment::reference_id(p.pointer("/actor/reference")?.as_str()?, "Patient")
+    });
+    let patient = fhir_json(&entry.fhir_base, &token, &format!("Patient/{}", patient_id.unwrap_or_default())).await?;
+    let mobile = patient["telecom"].as_array().into_iter().flatten().find(|t| t["system"] == "phone" && t["use"] == "mobile").or_else(|| {
+        patient["telecom"].as_array().into_iter().flatten().find(|t| t["system"] == "sms")
+    });
+    let to = mobile.and_then(|t| t["value"].as_str()).map(|v| v.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>())
+        .filter(|n| shared::sms::is_e164(n))
+        .ok_or_else(|| Error::new(422, "patient_no_mobile", "The patient has no mobile number in the EHR. Add one there, or give the patient the link another way."))?;
+    let lang = patient.pointer("/communication/0/language/coding/0/code").and_then(|c| c.as_str()).filter(|c| c.starts_with("de")).map(|_| "de").unwrap_or("en");
+    let status: Status = call(&stub(&ctx.env, &pass.visit_ref)?, &Command::Status).await?;
+    let code = status.link_code.ok_or_else(|| Error::not_found("The patient link"))?;
+    let templates = sms.templates.get(lang).or_else(|| sms.templates.get("en")).ok_or_else(|| Error::not_found("The message template"))?;
+    let clinic = if sms.clinic_name.is_empty() { tenant.display_name.as_str() } else { sms.clinic_name.as_str() };
+    let link = format!("{}{}{code}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
+    let body = shared::sms::render(templates.get(shared::sms::MessageKind::Link), &shared::sms::Fill { clinic, date: "", time: "", link: &link });
+    let cmd = Command::SendSms {
+        key: format!("link:{nonce}"),
+        provider: sms.provider.clone(),
+        from: from.clone(),
+        to,
+        body,
+        status_callback: format!("{}/webhooks/sms/status", ctx.origin),
+    };
+    call::<serde_json::Value>(&stub(&ctx.env, &pass.visit_ref)?, &cmd).await?;
+    Ok(())
+}
+
+async fn fhir_json(base: &str, token: &AccessToken, path: &str) -> Result<serde_json::Value> {
+    let resp = fhir::call(Method::Get, base, token, path, None, None).await?;
+    if !resp.ok() {
+        return Err(Error::new(502, "fhir_failed", format!("The EHR did not return the {} (HTTP {}).", path.split('/').next().unwrap_or("record"), resp.status)));
+    }
+    serde_json::from_str(&resp.body).map_err(|_| Error::new(502, "fhir_invalid", "The EHR returned something other than FHIR JSON."))
+}
+
+const PROVIDER_PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self' https:; base-uri 'none'; form-action 'self'";
 
 fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
     let info = status.info.clone();
@@ -332,13 +410,14 @@ fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
     let events: String = status.events.iter().rev().map(event_item).collect();
     let body = format!(
         "<p>Appointment <time id=\"when\" datetime=\"{w}\">{w}</time> · status <strong>{s}</strong></p>{join}{link}\
-         <p><button type=\"button\" disabled aria-describedby=\"send-help\">Send link to patient</button> <span id=\"send-help\" class=\"code\">Available once SMS notifications are set up.</span></p>\
+         <form method=\"post\" action=\"/visit/{r}/send-link\"><input type=\"hidden\" name=\"nonce\" value=\"{nonce}\"><button type=\"submit\">Send link to patient</button> <span class=\"code\">by text message, to the mobile number in the EHR</span></form>\
          <h2>Live status</h2><ul id=\"events\" aria-live=\"polite\" data-visit=\"{r}\">{events}</ul>\
          <script src=\"/visit/live.js\" defer></script>",
         w = escape(&when),
         s = escape(&appt),
         join = join.unwrap_or_else(|| "<p>The meeting is being prepared…</p>".into()),
         r = escape(visit_ref),
+        nonce = crate::crypto::random_token(12),
     );
     page_html("Video visit", &body)
 }
@@ -355,6 +434,8 @@ fn event_item(e: &Event) -> String {
         "device_check_failed" => "Patient's camera or microphone check failed".to_string(),
         "patient_lobby_arrival" => "Patient is waiting in the lobby".to_string(),
         "patient_admitted" => "Patient let into the meeting".to_string(),
+        "sms_sent" => "Link sent to the patient by text".to_string(),
+        "sms_failed" => format!("The text to the patient failed ({})", e.detail.clone().unwrap_or_default()),
         other => other.replace('_', " "),
     };
     format!("<li><time datetime=\"{at}\">{at}</time> {}</li>", escape(&what), at = escape(&e.at))
@@ -371,7 +452,8 @@ pub const LIVE_JS: &str = r#"(() => {
     write_back_failed: 'Could not save the meeting links in the EHR (' + (e.detail || '') + ')',
     provider_joined: 'Clinician joined the meeting', patient_link_opened: 'Patient opened the link',
     device_check_passed: "Patient's camera and microphone work", device_check_failed: "Patient's camera or microphone check failed",
-    patient_lobby_arrival: 'Patient is waiting in the lobby', patient_admitted: 'Patient let into the meeting'})[e.kind] || e.kind.replace(/_/g, ' ');
+    patient_lobby_arrival: 'Patient is waiting in the lobby', patient_admitted: 'Patient let into the meeting',
+    sms_sent: 'Link sent to the patient by text', sms_failed: 'The text to the patient failed (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
   const fmt = iso => { const d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString(); };
   const render = s => {
     list.replaceChildren(...s.events.slice().reverse().map(e => {
@@ -468,6 +550,32 @@ impl VisitObject {
             Command::Event { event } => {
                 self.push(event).await?;
                 Ok(serde_json::Value::Null)
+            }
+            Command::SendSms { key, provider, from, to, body, status_callback } => {
+                let _guard = self.lock.lock().await;
+                let storage = self.state.storage();
+                let slot = format!("sms:{key}");
+                if let Some(done) = storage.get::<serde_json::Value>(&slot).await? {
+                    return Ok(done);
+                }
+                let mut outcome = crate::sms::send_sms(&self.env, &provider, &from, &to, &body, &status_callback).await;
+                for wait_ms in [500, 1500] {
+                    if !matches!(outcome, crate::sms::SendOutcome::Retry(_)) {
+                        break;
+                    }
+                    worker::Delay::from(std::time::Duration::from_millis(wait_ms)).await;
+                    outcome = crate::sms::send_sms(&self.env, &provider, &from, &to, &body, &status_callback).await;
+                }
+                // Recorded without the number or the text.
+                let (event, result) = match outcome {
+                    crate::sms::SendOutcome::Sent { sid } => (Event::new("sms_sent", None, None), serde_json::json!({"sent": true, "sid": sid})),
+                    crate::sms::SendOutcome::Retry(why) | crate::sms::SendOutcome::Failed(why) => {
+                        (Event::new("sms_failed", None, Some(why.clone())), serde_json::json!({"sent": false, "reason": why}))
+                    }
+                };
+                storage.put(&slot, &result).await?;
+                self.push(event).await?;
+                Ok(result)
             }
             Command::PatientArrive => {
                 let status = self.status().await?;

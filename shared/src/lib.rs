@@ -12,6 +12,7 @@ pub mod integration;
 pub mod kv_keys;
 pub mod patient_link;
 pub mod smart;
+pub mod sms;
 pub mod tenant;
 pub mod validation;
 pub mod video;

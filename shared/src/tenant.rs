@@ -27,6 +27,8 @@ pub struct Tenant {
     pub video: Option<VideoSettings>,
     #[serde(default)]
     pub launch: LaunchSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<crate::sms::SmsSettings>,
     /// Bumped by every save; the API's ETag is `"v{version}"`.
     pub version: u64,
     pub created_at: String,
@@ -187,10 +189,10 @@ mod tests {
             "schema_version": 2, "id": "t1", "display_name": "T", "fhir_bases": [],
             "version": 3, "created_at": "x", "updated_at": "y", "updated_by": "z",
             "launch": {"write_back": true, "skip_provider_page": false},
-            "sms": {"numbers": ["+15550100"]}
+            "email": {"provider": "acs"}
         });
         let t: Tenant = serde_json::from_value(doc.clone()).unwrap();
-        assert_eq!(t.extra["sms"], json!({"numbers": ["+15550100"]}));
+        assert_eq!(t.extra["email"], json!({"provider": "acs"}));
         assert_eq!(serde_json::to_value(&t).unwrap(), doc);
     }
 

@@ -525,7 +525,7 @@ const DELIVERY_ERRORS = {
 
 const optOutKey = (accountSid, number, recipient) => `${accountSid} ${number} ${recipient}`;
 
-/** A message record: {resource (Twilio's Message), statusCallback, outcome, seq, callbacks}. */
+/** A message record: {resource (Twilio's Message), createdMs, sentMs, seq, statusCallback, outcome, callbacks, account}. */
 function createMessage(state, account, { to, from, body, direction, status, messagingServiceSid = null, statusCallback = '', outcome = 'delivered' }) {
   const sid = newSid('SM');
   const nowMs = nowSecondMs();
@@ -562,7 +562,7 @@ function createMessage(state, account, { to, from, body, direction, status, mess
     outcome,
     callbacks: Promise.resolve(), // status callbacks go out one after the other, in order
     assignFrom: null,
-    authToken: account.authToken,
+    account, // signs its callbacks with the account's current token
   };
   state.messages.set(sid, record);
   return record;
@@ -628,7 +628,7 @@ function statusCallback(state, record) {
   }
   const url = record.statusCallback;
   record.callbacks = record.callbacks.then(() =>
-    deliverWebhook(state, { kind: 'status', method: 'POST', url, params, authToken: record.authToken }).catch(() => {}));
+    deliverWebhook(state, { kind: 'status', method: 'POST', url, params, authToken: record.account.authToken }).catch(() => {}));
 }
 
 function checkMessageForm(state, account, form) {

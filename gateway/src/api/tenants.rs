@@ -46,6 +46,7 @@ pub async fn create(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Res
         fhir_bases: vec![],
         video: None,
         launch: Default::default(),
+        sms: None,
         version: 1,
         created_at: now.clone(),
         updated_at: now,
@@ -139,4 +140,28 @@ pub async fn audit(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> R
     };
     let entries = ConfigStore::new(&ctx.env)?.audit(id, limit).await?;
     json(200, &serde_json::json!({ "entries": entries }))
+}
+
+/// Top-level fields `PUT …/sms` accepts; the stored settings tolerate more
+/// (newer versions), the API does not (a typo must not pass silently).
+const SMS_FIELDS: [&str; 8] = [
+    "consent_send_on_behalf", "consent_attendees", "provider", "numbers", "base_numbers",
+    "reminder_offsets_minutes", "templates", "clinic_name",
+];
+
+pub async fn put_sms(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let (mut tenant, expected) = load_for_write(req, ctx, who, id).await?;
+    let raw: serde_json::Value = read_json(req).await?;
+    if let Some(unknown) = raw.as_object().and_then(|o| o.keys().find(|k| !SMS_FIELDS.contains(&k.as_str()))) {
+        return Err(Error::bad_request("unknown_field", format!("unknown field `{unknown}`.")).field(unknown.clone()));
+    }
+    let settings: shared::sms::SmsSettings = crate::http::parse_json(raw.to_string().as_bytes())?;
+    let bases: Vec<&str> = tenant.fhir_bases.iter().map(|b| b.id.as_str()).collect();
+    if let Some((field, message)) = settings.problems(&bases, ctx.dev_mode).into_iter().next() {
+        return Err(Error::bad_request("invalid_sms_settings", message).field(field));
+    }
+    tenant.sms = Some(settings);
+    stamp(&mut tenant, who);
+    let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "sms.update").await?;
+    tenant_response(200, &saved)
 }

@@ -6,6 +6,7 @@
 //! it, exchanges the code, verifies the id_token, finds the appointment,
 //! gets or creates its meeting and sends the clinician on.
 
+pub mod backend;
 pub mod client_auth;
 pub mod cookie;
 pub mod discovery;

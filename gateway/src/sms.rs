@@ -1,0 +1,107 @@
+//! The SMS adapter: Twilio Programmable Messaging. A send that times out may
+//! still have been accepted, so before trying again the adapter looks the
+//! message up in Twilio's own log (Twilio has no idempotency key).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use shared::sms::SmsProvider;
+use worker::{Env, Headers, Method};
+
+use crate::upstream::{send, UpstreamError};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendOutcome {
+    Sent { sid: String },
+    /// Worth another try later (5xx, 429, network).
+    Retry(String),
+    /// Will not succeed as is (bad number, auth).
+    Failed(String),
+}
+
+fn secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())).filter(|s| !s.is_empty())
+}
+
+struct Twilio<'a> {
+    account_sid: &'a str,
+    token: String,
+    api_base: &'a str,
+}
+
+impl Twilio<'_> {
+    fn headers(&self) -> worker::Result<Headers> {
+        use base64::Engine;
+        let h = Headers::new();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.account_sid, self.token));
+        h.set("authorization", &format!("Basic {basic}"))?;
+        h.set("accept", "application/json")?;
+        Ok(h)
+    }
+
+    fn messages_url(&self) -> String {
+        format!("{}/2010-04-01/Accounts/{}/Messages.json", self.api_base, self.account_sid)
+    }
+
+    /// Was this exact message already accepted (an earlier attempt timed out)?
+    /// Filtered by sender and day only: a patient's number must never appear
+    /// in a URL, where request logs and traces would keep it.
+    async fn find(&self, to: &str, from: &str, body: &str) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Page {
+            messages: Vec<Msg>,
+        }
+        #[derive(Deserialize)]
+        struct Msg {
+            sid: String,
+            body: String,
+            to: String,
+        }
+        let today = String::from(js_sys::Date::new_0().to_iso_string())[..10].to_string();
+        let mut url = url::Url::parse(&self.messages_url()).ok()?;
+        url.query_pairs_mut().append_pair("From", from).append_pair("DateSent>", &today).append_pair("PageSize", "1000");
+        let resp = send(Method::Get, url.as_str(), self.headers().ok()?, None, TIMEOUT).await.ok()?;
+        let page: Page = serde_json::from_str(&resp.body).ok()?;
+        page.messages.into_iter().find(|m| m.to == to && m.body == body).map(|m| m.sid)
+    }
+}
+
+pub async fn send_sms(env: &Env, provider: &SmsProvider, from: &str, to: &str, body: &str, status_callback: &str) -> SendOutcome {
+    let SmsProvider::Twilio { account_sid, auth_token_ref, api_base } = provider;
+    let Some(token) = secret(env, auth_token_ref) else {
+        return SendOutcome::Failed(format!("the SMS provider's token (Worker secret {auth_token_ref}) is not set up"));
+    };
+    let t = Twilio { account_sid, token, api_base };
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("To", to).append_pair("From", from).append_pair("Body", body).append_pair("StatusCallback", status_callback);
+    let headers = match t.headers() {
+        Ok(h) => h,
+        Err(e) => return SendOutcome::Failed(e.to_string()),
+    };
+    let _ = headers.set("content-type", "application/x-www-form-urlencoded");
+    match send(Method::Post, &t.messages_url(), headers, Some(form.finish()), TIMEOUT).await {
+        Ok(r) if r.ok() => {
+            #[derive(Deserialize)]
+            struct Created {
+                sid: String,
+            }
+            match serde_json::from_str::<Created>(&r.body) {
+                Ok(c) => SendOutcome::Sent { sid: c.sid },
+                Err(_) => SendOutcome::Retry("unreadable answer from the SMS provider".into()),
+            }
+        }
+        Ok(r) if r.status == 429 || r.status >= 500 => SendOutcome::Retry(format!("SMS provider HTTP {}", r.status)),
+        Ok(r) => {
+            let code = serde_json::from_str::<serde_json::Value>(&r.body).ok().and_then(|v| v["code"].as_u64()).unwrap_or(0);
+            SendOutcome::Failed(format!("SMS provider refused the message (HTTP {}, code {code})", r.status))
+        }
+        Err(UpstreamError::Timeout) => match t.find(to, from, body).await {
+            // Accepted after all: do not send it twice.
+            Some(sid) => SendOutcome::Sent { sid },
+            None => SendOutcome::Retry("the SMS provider did not answer in time".into()),
+        },
+        Err(UpstreamError::Network(w)) => SendOutcome::Retry(w),
+    }
+}

@@ -1,0 +1,310 @@
+//! SMS settings, message templates and segment counting.
+//!
+//! Counting follows GSM 03.38: a text that only uses the GSM-7 basic set (and
+//! its extension table, whose characters cost two septets) is sent as GSM-7,
+//! 160 septets in one segment or 153 per segment when split; anything else
+//! goes as UCS-2, 70 UTF-16 units or 67 per segment.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{000C}";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Encoding {
+    #[serde(rename = "GSM-7")]
+    Gsm7,
+    #[serde(rename = "UCS-2")]
+    Ucs2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentCount {
+    pub encoding: Encoding,
+    /// Septets for GSM-7, UTF-16 code units for UCS-2.
+    pub units: usize,
+    pub segments: usize,
+}
+
+pub fn segments(text: &str) -> SegmentCount {
+    let gsm: Option<usize> = text
+        .chars()
+        .map(|c| {
+            if GSM7_BASIC.contains(c) {
+                Some(1)
+            } else if GSM7_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            }
+        })
+        .sum();
+    let (encoding, units, single, multi) = match gsm {
+        Some(septets) => (Encoding::Gsm7, septets, 160, 153),
+        None => (Encoding::Ucs2, text.encode_utf16().count(), 70, 67),
+    };
+    let segments = if units <= single { 1 } else { units.div_ceil(multi) };
+    SegmentCount { encoding, units, segments }
+}
+
+/// What a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Confirmation,
+    Changed,
+    Cancelled,
+    Reminder,
+    /// "Send link to patient" from the provider page.
+    Link,
+}
+
+/// Per-language templates. Placeholders: `{clinic}`, `{date}`, `{time}`, `{link}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Templates {
+    pub confirmation: String,
+    pub changed: String,
+    pub cancelled: String,
+    pub reminder: String,
+    pub link: String,
+}
+
+impl Templates {
+    pub fn get(&self, kind: MessageKind) -> &str {
+        match kind {
+            MessageKind::Confirmation => &self.confirmation,
+            MessageKind::Changed => &self.changed,
+            MessageKind::Cancelled => &self.cancelled,
+            MessageKind::Reminder => &self.reminder,
+            MessageKind::Link => &self.link,
+        }
+    }
+}
+
+pub fn default_templates() -> BTreeMap<String, Templates> {
+    let mut m = BTreeMap::new();
+    m.insert(
+        "en".into(),
+        Templates {
+            confirmation: "{clinic}: your video visit is on {date} at {time}. Join: {link}".into(),
+            changed: "{clinic}: your video visit moved to {date} at {time}. Join: {link}".into(),
+            cancelled: "{clinic}: your video visit on {date} at {time} was cancelled.".into(),
+            reminder: "{clinic}: reminder, video visit {date} at {time}. Join: {link}".into(),
+            link: "{clinic}: join your video visit here: {link}".into(),
+        },
+    );
+    m.insert(
+        "de".into(),
+        Templates {
+            confirmation: "{clinic}: Ihr Video-Termin ist am {date} um {time}. Teilnehmen: {link}".into(),
+            changed: "{clinic}: Ihr Video-Termin wurde auf {date}, {time} verlegt. Teilnehmen: {link}".into(),
+            cancelled: "{clinic}: Ihr Video-Termin am {date} um {time} wurde abgesagt.".into(),
+            reminder: "{clinic}: Erinnerung, Video-Termin {date} um {time}. Teilnehmen: {link}".into(),
+            link: "{clinic}: Hier nehmen Sie am Video-Termin teil: {link}".into(),
+        },
+    );
+    m
+}
+
+pub struct Fill<'a> {
+    pub clinic: &'a str,
+    pub date: &'a str,
+    pub time: &'a str,
+    pub link: &'a str,
+}
+
+pub fn render(template: &str, f: &Fill) -> String {
+    template.replace("{clinic}", f.clinic).replace("{date}", f.date).replace("{time}", f.time).replace("{link}", f.link)
+}
+
+/// Placeholders a template uses that do not exist (shown next to the field).
+pub fn unknown_placeholders(template: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        let name = &rest[start + 1..start + len];
+        if !["clinic", "date", "time", "link"].contains(&name) {
+            out.push(name.to_string());
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gsm7_boundaries_and_extension_characters() {
+        assert_eq!(segments(&"a".repeat(160)), SegmentCount { encoding: Encoding::Gsm7, units: 160, segments: 1 });
+        assert_eq!(segments(&"a".repeat(161)).segments, 2);
+        assert_eq!(segments(&"a".repeat(306)).segments, 2);
+        assert_eq!(segments(&"a".repeat(307)).segments, 3);
+        assert_eq!(segments("€").units, 2);
+        assert_eq!(segments(&format!("{}{{", "a".repeat(159))).segments, 2, "extension char costs two");
+        assert_eq!(segments("Grüße aus Köln").encoding, Encoding::Gsm7, "ü, ö and ß are GSM-7");
+    }
+
+    #[test]
+    fn ucs2_boundaries() {
+        assert_eq!(segments(&"ł".repeat(70)), SegmentCount { encoding: Encoding::Ucs2, units: 70, segments: 1 });
+        assert_eq!(segments(&"ł".repeat(71)).segments, 2);
+        assert_eq!(segments(&"ł".repeat(134)).segments, 2);
+        assert_eq!(segments(&"ł".repeat(135)).segments, 3);
+        assert_eq!(segments("🙂").units, 2, "surrogate pair");
+    }
+
+    #[test]
+    fn default_templates_fit_one_segment_with_the_link() {
+        let fill = Fill {
+            clinic: "Lakeside Health Virtual Care",
+            date: "Wed 23 Nov 2026",
+            time: "14:30",
+            link: "https://visits.lakeside-health.org/j/AbCdEf123456",
+        };
+        for (lang, t) in default_templates() {
+            for kind in [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link] {
+                let text = render(t.get(kind), &fill);
+                let count = segments(&text);
+                assert_eq!(count.segments, 1, "{lang} {kind:?}: {text} ({count:?})");
+                assert_eq!(count.encoding, Encoding::Gsm7, "{lang} {kind:?}");
+                assert!(unknown_placeholders(t.get(kind)).is_empty());
+            }
+        }
+        assert_eq!(unknown_placeholders("Hi {name}, {link} {date"), ["name"]);
+    }
+}
+
+/// A tenant's SMS set-up. Nothing is sent until both consents are given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsSettings {
+    /// The organisation allows Visitgate to send texts on its behalf.
+    #[serde(default)]
+    pub consent_send_on_behalf: bool,
+    /// The organisation has the attendees' consent to receive texts.
+    #[serde(default)]
+    pub consent_attendees: bool,
+    pub provider: SmsProvider,
+    /// Numbers the organisation owns (E.164).
+    #[serde(default)]
+    pub numbers: Vec<String>,
+    /// FHIR base id → the number it sends from (each base at most one).
+    #[serde(default)]
+    pub base_numbers: BTreeMap<String, String>,
+    #[serde(default = "default_offsets")]
+    pub reminder_offsets_minutes: Vec<u32>,
+    #[serde(default = "default_templates")]
+    pub templates: BTreeMap<String, Templates>,
+    /// How messages name the sender, e.g. "Lakeside Health".
+    #[serde(default)]
+    pub clinic_name: String,
+}
+
+fn default_offsets() -> Vec<u32> {
+    vec![24 * 60, 15]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SmsProvider {
+    /// Twilio Programmable Messaging (REST 2010-04-01).
+    Twilio {
+        account_sid: String,
+        /// Worker secret with the auth token.
+        auth_token_ref: String,
+        #[serde(default = "twilio_api")]
+        api_base: String,
+    },
+}
+
+fn twilio_api() -> String {
+    "https://api.twilio.com".into()
+}
+
+pub fn is_e164(n: &str) -> bool {
+    let digits = n.strip_prefix('+').unwrap_or_default();
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+impl SmsSettings {
+    /// Problems as `(field, message)`; `bases` are the tenant's FHIR base ids.
+    pub fn problems(&self, bases: &[&str], dev_mode: bool) -> Vec<(String, String)> {
+        let mut out = vec![];
+        for n in &self.numbers {
+            if !is_e164(n) {
+                out.push(("numbers".into(), format!("{n} is not an international number like +15551234567.")));
+            }
+        }
+        for (base, number) in &self.base_numbers {
+            if !bases.contains(&base.as_str()) {
+                out.push(("base_numbers".into(), format!("There is no FHIR base with id {base}.")));
+            }
+            if !self.numbers.contains(number) {
+                out.push(("base_numbers".into(), format!("{number} is not one of the organisation's numbers.")));
+            }
+        }
+        for (lang, t) in &self.templates {
+            for kind in [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link] {
+                for p in unknown_placeholders(t.get(kind)) {
+                    out.push((format!("templates.{lang}"), format!("{{{p}}} is not a placeholder; use {{clinic}}, {{date}}, {{time}} or {{link}}.")));
+                }
+            }
+        }
+        match &self.provider {
+            SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => {
+                if !account_sid.starts_with("AC") || account_sid.len() != 34 {
+                    out.push(("provider.account_sid".into(), "A Twilio Account SID starts with AC and has 34 characters.".into()));
+                }
+                if auth_token_ref.is_empty() || !auth_token_ref.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+                    out.push(("provider.auth_token_ref".into(), "Name the Worker secret that holds the auth token (capital letters, digits, '_').".into()));
+                }
+                if !crate::fhir_url::is_acceptable_endpoint(api_base, dev_mode) {
+                    out.push(("provider.api_base".into(), "The API address must be https://.".into()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Sending is allowed only with both consents.
+    pub fn may_send(&self) -> bool {
+        self.consent_send_on_behalf && self.consent_attendees
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    fn settings() -> SmsSettings {
+        serde_json::from_value(serde_json::json!({
+            "provider": {"kind": "twilio", "account_sid": format!("AC{}", "0".repeat(32)), "auth_token_ref": "TWILIO_TOKEN"},
+            "numbers": ["+15005550006"], "base_numbers": {"fb-1": "+15005550006"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_and_consents() {
+        let s = settings();
+        assert_eq!(s.reminder_offsets_minutes, [1440, 15]);
+        assert!(s.templates.contains_key("de"));
+        assert!(!s.may_send(), "no consent, no texts");
+        assert!(s.problems(&["fb-1"], false).is_empty());
+    }
+
+    #[test]
+    fn problems_name_their_field() {
+        let mut s = settings();
+        s.numbers.push("555-0100".into());
+        s.base_numbers.insert("fb-9".into(), "+15550000000".into());
+        s.templates.get_mut("en").unwrap().reminder = "Hi {name}".into();
+        let fields: Vec<String> = s.problems(&["fb-1"], false).into_iter().map(|p| p.0).collect();
+        assert_eq!(fields, ["numbers", "base_numbers", "base_numbers", "templates.en"]);
+        assert!(is_e164("+4930123456") && !is_e164("+0123456789") && !is_e164("12345678"));
+    }
+}

@@ -1,0 +1,115 @@
+// "Send link to patient" from the provider page: the gateway reads the
+// patient's mobile number from the EHR at send time (SMART Backend
+// Services), texts the patient link through the Twilio-shaped stand-in,
+// exactly once per press, only with both consents, and stores no number.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLaunchStack } from '../lib/launch.mjs';
+import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
+import { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../standins/sms.mjs';
+import { DEMO, SENSITIVE_VALUES } from '../standins/ehr-sandbox.mjs';
+
+let ctx;
+let sms;
+before(async () => {
+  sms = await startSmsStandIn({ port: 0 });
+  ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
+});
+after(async () => {
+  await ctx?.stack.stop();
+  await sms?.close();
+});
+
+async function setSms(overrides = {}) {
+  const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
+  const base = t.body.fhir_bases.find(b => b.department === 'good2');
+  const body = {
+    consent_send_on_behalf: true, consent_attendees: true,
+    provider: { kind: 'twilio', account_sid: DEFAULT_ACCOUNT.accountSid, auth_token_ref: 'TWILIO_AUTH_TOKEN', api_base: sms.url },
+    numbers: [MAGIC_NUMBER], base_numbers: { [base.id]: MAGIC_NUMBER }, clinic_name: 'Clinic',
+    ...overrides,
+  };
+  return ctx.stack.api('PUT', '/api/v1/tenants/clinic/sms', body, { 'if-match': t.headers.get('etag') });
+}
+
+const messages = async () => (await fetch(`${sms.url}/_sms/messages`)).json();
+
+/** POSTs the provider page's form as a browser would (same nonce twice = double click). */
+async function press(provider, nonce) {
+  const r = await fetch(`${provider.url}/send-link`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie: provider.browser.cookieHeader(provider.url), 'content-type': 'application/x-www-form-urlencoded', origin: ctx.stack.url },
+    body: `nonce=${nonce}`,
+  });
+  return { status: r.status, text: await r.text(), location: r.headers.get('location') };
+}
+
+test('SMS settings are validated and need both consents before anything is sent', async () => {
+  const bad = await setSms({ numbers: ['555-0100'] });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.code, 'invalid_sms_settings');
+  assert.equal(bad.body.field, 'numbers');
+  const typo = await setSms({ consent_attendee: true });
+  assert.equal(typo.status, 400);
+  assert.equal(typo.body.code, 'unknown_field');
+
+  assert.equal((await setSms({ consent_attendees: false })).status, 200);
+  const provider = await ctx.launch('good2', { appointment: DEMO.good2.appointments.video1 });
+  assert.equal(provider.status, 200, provider.text.slice(0, 300));
+  const before = (await messages()).length;
+  const r = await press(provider, 'n-consent');
+  assert.equal(r.status, 409);
+  assert.equal(pageCode(r.text), 'sms_consent_missing');
+  assert.match(r.text, /both consents/);
+  assert.equal((await messages()).length, before, 'nothing sent');
+});
+
+test('send link to patient: one text to the mobile number from the EHR, with a working link', async () => {
+  assert.equal((await setSms()).status, 200);
+  const provider = await ctx.launch('good2', { appointment: DEMO.good2.appointments.video1 });
+  const link = provider.text.match(/id="patient-link">([^<]+)</)[1];
+  const before = (await messages()).length;
+  const first = await press(provider, 'n-1');
+  assert.equal(first.status, 303, first.text.slice(0, 300));
+  const again = await press(provider, 'n-1'); // double submit of the same page
+  assert.equal(again.status, 303);
+  const sent = (await messages()).slice(before);
+  assert.equal(sent.length, 1, JSON.stringify(sent));
+  assert.equal(sent[0].to, DEMO.good2.contacts.video1.mobile);
+  assert.equal(sent[0].from, MAGIC_NUMBER);
+  assert.ok(sent[0].body.includes(link), sent[0].body);
+  assert.ok(sent[0].body.length <= 160);
+  const page = await new HttpBrowser().get(link);
+  assert.equal(page.status, 200);
+
+  const status = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text);
+  assert.ok(status.events.some(e => e.kind === 'sms_sent'));
+  // A second, deliberate press sends again.
+  await press(provider, 'n-2');
+  assert.equal((await messages()).length, before + 2);
+});
+
+test('a provider failure is retried, and a timeout after acceptance is not sent twice', async () => {
+  const provider = await ctx.launch('good2', { appointment: DEMO.good2.appointments.video1 });
+  let before = (await messages()).length;
+  await fetch(`${sms.url}/_sms/fail`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 1, status: 500 }) });
+  assert.equal((await press(provider, 'n-retry')).status, 303);
+  assert.equal((await messages()).length, before + 1, 'retried after the 500, sent once');
+
+  before = (await messages()).length;
+  await fetch(`${sms.url}/_sms/fail`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 1, status: 'timeout_after_accept' }) });
+  assert.equal((await press(provider, 'n-ambiguous')).status, 303);
+  assert.equal((await messages()).length, before + 1, 'found in the provider log, not resent');
+});
+
+test('no phone number, name or birth date in storage or logs', async () => {
+  const { readdirSync, readFileSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const files = [];
+  const walk = d => { for (const f of readdirSync(d)) { const p = join(d, f); statSync(p).isDirectory() ? walk(p) : files.push(p); } };
+  walk(ctx.stack.stateDir);
+  const blobs = files.map(f => [f, readFileSync(f).toString('latin1')]).concat([['wrangler log', ctx.stack.logs()]]);
+  for (const value of SENSITIVE_VALUES) {
+    for (const [name, text] of blobs) assert.ok(!text.includes(value), `${JSON.stringify(value)} found in ${name}`);
+  }
+});
