@@ -3,9 +3,10 @@
 // client with the sandbox, and prints the URLs and a one-time sign-in link.
 import { TENANTS } from '../tests/standins/ehr-sandbox.mjs';
 import { DEFAULT_APP } from '../tests/standins/video.mjs';
+import { DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../tests/standins/sms.mjs';
 import { waitForHealth, apiClient } from '../tests/lib/harness.mjs';
 
-const [gateway, sandbox, video, token] = process.argv.slice(2);
+const [gateway, sandbox, video, smsUrl, token] = process.argv.slice(2);
 await waitForHealth(gateway, 120_000);
 const api = apiClient(gateway, token);
 
@@ -27,18 +28,34 @@ if (!tenant.body.video) {
 // The sandbox keeps clients in memory: register the demo app on every start.
 const client = await fetch(`${sandbox}/_sandbox/clients`, {
   method: 'POST', headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ client_id: 'visitgate-demo', redirect_uri: `${gateway}/launch/callback`, auth_method: 'client_secret_basic', client_secret: 'demo-client-secret' }),
+  // private_key_jwt: the same registration serves the launch and Backend Services.
+  body: JSON.stringify({ client_id: 'visitgate-demo', redirect_uri: `${gateway}/launch/callback`, auth_method: 'private_key_jwt', jwks_url: `${gateway}/.well-known/jwks.json` }),
 });
 if (client.status !== 201) throw new Error(`registering the demo client with the EHR sandbox failed: ${await client.text()}`);
 const base = `${sandbox}/r4/${TENANTS.good}`;
-if (!tenant.body.fhir_bases.some(b => b.url === base)) {
-  const added = await api('POST', '/api/v1/tenants/demo/fhir-bases', {
-    url: base,
-    environment: 'test',
-    department: 'Virtual care (test)',
-    client: { client_id: 'visitgate-demo', auth_method: 'client_secret_basic', secret_ref: 'EHR_CLIENT_SECRET_DEMO' },
+const demoBase = {
+  url: base,
+  environment: 'test',
+  department: 'Virtual care (test)',
+  client: { client_id: 'visitgate-demo', auth_method: 'private_key_jwt' },
+};
+const existing = tenant.body.fhir_bases.find(b => b.url === base);
+if (!existing) {
+  tenant = await api('POST', '/api/v1/tenants/demo/fhir-bases', demoBase, { 'if-match': tenant.headers.get('etag') });
+  if (tenant.status !== 201) throw new Error(`adding the demo FHIR base failed: ${JSON.stringify(tenant.body)}`);
+} else if (existing.client.auth_method !== 'private_key_jwt') {
+  tenant = await api('PUT', `/api/v1/tenants/demo/fhir-bases/${existing.id}`, demoBase, { 'if-match': tenant.headers.get('etag') });
+  if (tenant.status !== 200) throw new Error(`updating the demo FHIR base failed: ${JSON.stringify(tenant.body)}`);
+}
+if (!tenant.body.sms) {
+  const baseId = tenant.body.fhir_bases.find(b => b.url === base).id;
+  tenant = await api('PUT', '/api/v1/tenants/demo/sms', {
+    // The demo's admin has ticked both consent boxes.
+    consent_send_on_behalf: true, consent_attendees: true,
+    provider: { kind: 'twilio', account_sid: DEFAULT_ACCOUNT.accountSid, auth_token_ref: 'TWILIO_AUTH_TOKEN', api_base: smsUrl },
+    numbers: [MAGIC_NUMBER], base_numbers: { [baseId]: MAGIC_NUMBER }, clinic_name: 'Demo Health',
   }, { 'if-match': tenant.headers.get('etag') });
-  if (added.status !== 201) throw new Error(`adding the demo FHIR base failed: ${JSON.stringify(added.body)}`);
+  if (tenant.status !== 200) throw new Error(`setting up demo SMS failed: ${JSON.stringify(tenant.body)}`);
 }
 const link = await api('POST', '/api/v1/login-links', { subject: 'dev-admin', role: 'platform_admin' });
 
@@ -49,6 +66,7 @@ Visitgate is running.
   EHR sandbox    ${sandbox}            (mini PowerChart: click Launch on a video visit)
                  FHIR base of the demo tenant: ${base}
   video stand-in ${video}            (Microsoft Graph / Teams meetings)
+  SMS stand-in   ${smsUrl}            (Twilio; its outbox shows the texts patients get)
   API token      .dev/admin-token      (platform admin; send as "Authorization: Bearer …")
 
 One-time admin sign-in link (valid 10 minutes):

@@ -15,14 +15,7 @@ if [ ! -s .dev/admin-token ]; then
 fi
 # The gateway's secrets for local runs, made once and kept (visits and
 # cookies stay valid across restarts); .dev.vars is rebuilt from them.
-if [ ! -s .dev/secrets.env ]; then
-  node --input-type=module -e "
-    import { gatewaySecrets } from './tests/lib/harness.mjs';
-    const s = { ...gatewaySecrets(), EHR_CLIENT_SECRET_DEMO: 'demo-client-secret' };
-    process.stdout.write(Object.entries(s).map(([k, v]) => k + '=' + JSON.stringify(v)).join('\\n') + '\\n');
-  " > .dev/secrets.env
-  chmod 600 .dev/secrets.env
-fi
+node scripts/dev-secrets.mjs .dev/secrets.env
 sha=$(node -e "process.stdout.write(require('crypto').createHash('sha256').update(require('fs').readFileSync('.dev/admin-token','utf8').trim()).digest('hex'))")
 { echo "DEV_MODE=true"; echo "ADMIN_TOKEN_SHA256=$sha"; cat .dev/secrets.env; } > .dev.vars
 
@@ -39,9 +32,11 @@ setsid node tests/standins/ehr-sandbox.mjs --port 8790 --gateway http://127.0.0.
 pids+=($!)
 setsid node tests/standins/video.mjs --port 8792 &
 pids+=($!)
+setsid node tests/standins/sms.mjs --port 8791 &
+pids+=($!)
 VISITGATE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port 8787 --persist-to .dev/state \
   --show-interactive-dev-session=false --log-level warn &
 pids+=($!)
 
-node scripts/dev-seed.mjs http://127.0.0.1:8787 http://127.0.0.1:8790 http://127.0.0.1:8792 "$(cat .dev/admin-token)"
+node scripts/dev-seed.mjs http://127.0.0.1:8787 http://127.0.0.1:8790 http://127.0.0.1:8792 http://127.0.0.1:8791 "$(cat .dev/admin-token)"
 wait -n "${pids[@]}"
