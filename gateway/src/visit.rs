@@ -317,7 +317,11 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
     match sub {
         "" => {
             let status: Status = call(&stub, &Command::Status).await?;
-            Ok(crate::pages::html_with_csp(200, &provider_page(ctx, visit_ref, &status), PROVIDER_PAGE_CSP))
+            let mut page = crate::pages::html_with_csp(200, &provider_page(ctx, visit_ref, &status), PROVIDER_PAGE_CSP);
+            // Its own form posts back here: "same-origin" lets the browser send
+            // the Origin header the send-link check wants (no-referrer sends "null").
+            page.headers_mut().set("referrer-policy", "same-origin")?;
+            Ok(page)
         }
         "status" => crate::http::json(200, &call::<Status>(&stub, &Command::Status).await?),
         "live" => live(&ctx.env, visit_ref, req, "provider").await,

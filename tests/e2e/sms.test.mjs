@@ -8,6 +8,7 @@ import { startLaunchStack } from '../lib/launch.mjs';
 import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
 import { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../standins/sms.mjs';
 import { DEMO, SENSITIVE_VALUES } from '../standins/ehr-sandbox.mjs';
+import { launchBrowser, watchConsole } from '../lib/browser.mjs';
 
 let ctx;
 let sms;
@@ -87,6 +88,23 @@ test('send link to patient: one text to the mobile number from the EHR, with a w
   // A second, deliberate press sends again.
   await press(provider, 'n-2');
   assert.equal((await messages()).length, before + 2);
+});
+
+test('the button on the provider page in Chromium sends the text', async () => {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const problems = watchConsole(page);
+    const l = await ctx.newLaunch('good2', { appointment: DEMO.good2.appointments.video2 });
+    await page.goto(ctx.launchUrl(l));
+    const before = (await messages()).length;
+    await page.getByRole('button', { name: 'Send link to patient' }).click();
+    await page.getByText('Link sent to the patient by text').first().waitFor({ timeout: 10_000 });
+    assert.equal((await messages()).length, before + 1);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a provider failure is retried, and a timeout after acceptance is not sent twice', async () => {
