@@ -383,7 +383,7 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
         from: from.clone(),
         to,
         body,
-        status_callback: format!("{}/webhooks/sms/status", ctx.origin),
+        status_callback: format!("{}/webhooks/sms/status/{}/{}", ctx.origin, entry.tenant_id, pass.visit_ref),
     };
     call::<serde_json::Value>(&stub(&ctx.env, &pass.visit_ref)?, &cmd).await?;
     Ok(())
@@ -440,6 +440,8 @@ fn event_item(e: &Event) -> String {
         "patient_admitted" => "Patient let into the meeting".to_string(),
         "sms_sent" => "Link sent to the patient by text".to_string(),
         "sms_failed" => format!("The text to the patient failed ({})", e.detail.clone().unwrap_or_default()),
+        "sms_delivered" => "The text reached the patient's phone".to_string(),
+        "sms_undelivered" => format!("The text did not reach the patient's phone ({})", e.detail.clone().unwrap_or_default()),
         other => other.replace('_', " "),
     };
     format!("<li><time datetime=\"{at}\">{at}</time> {}</li>", escape(&what), at = escape(&e.at))
@@ -457,7 +459,8 @@ pub const LIVE_JS: &str = r#"(() => {
     provider_joined: 'Clinician joined the meeting', patient_link_opened: 'Patient opened the link',
     device_check_passed: "Patient's camera and microphone work", device_check_failed: "Patient's camera or microphone check failed",
     patient_lobby_arrival: 'Patient is waiting in the lobby', patient_admitted: 'Patient let into the meeting',
-    sms_sent: 'Link sent to the patient by text', sms_failed: 'The text to the patient failed (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
+    sms_sent: 'Link sent to the patient by text', sms_failed: 'The text to the patient failed (' + (e.detail || '') + ')',
+    sms_delivered: "The text reached the patient's phone", sms_undelivered: "The text did not reach the patient's phone (" + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
   const fmt = iso => { const d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString(); };
   const render = s => {
     list.replaceChildren(...s.events.slice().reverse().map(e => {

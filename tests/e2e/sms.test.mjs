@@ -4,7 +4,7 @@
 // exactly once per press, only with both consents, and stores no number.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLaunchStack } from '../lib/launch.mjs';
+import { startLaunchStack, eventually } from '../lib/launch.mjs';
 import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
 import { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../standins/sms.mjs';
 import { DEMO, SENSITIVE_VALUES } from '../standins/ehr-sandbox.mjs';
@@ -85,6 +85,14 @@ test('send link to patient: one text to the mobile number from the EHR, with a w
 
   const status = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text);
   assert.ok(status.events.some(e => e.kind === 'sms_sent'));
+  // Twilio's signed delivery report reaches the visit; a forged one is refused.
+  await eventually(async () => {
+    const s = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text);
+    assert.ok(s.events.some(e => e.kind === 'sms_delivered'), JSON.stringify(s.events.map(e => e.kind)));
+  });
+  const callback = (await (await fetch(`${sms.url}/_sms/callbacks`)).json()).find(c => c.kind !== 'inbound');
+  const forged = await fetch(callback.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'AAAA' }, body: new URLSearchParams({ ...callback.params, MessageStatus: 'undelivered' }) });
+  assert.equal(forged.status, 403);
   // A second, deliberate press sends again.
   await press(provider, 'n-2');
   assert.equal((await messages()).length, before + 2);
