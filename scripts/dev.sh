@@ -17,7 +17,7 @@ fi
 # cookies stay valid across restarts); .dev.vars is rebuilt from them.
 node scripts/dev-secrets.mjs .dev/secrets.env
 sha=$(node -e "process.stdout.write(require('crypto').createHash('sha256').update(require('fs').readFileSync('.dev/admin-token','utf8').trim()).digest('hex'))")
-{ echo "DEV_MODE=true"; echo "ADMIN_TOKEN_SHA256=$sha"; cat .dev/secrets.env; } > .dev.vars
+{ echo "DEV_MODE=true"; echo "PUBLIC_ORIGIN=http://127.0.0.1:8787"; echo "ADMIN_TOKEN_SHA256=$sha"; cat .dev/secrets.env; } > .dev.vars
 
 pids=()
 cleanup() {
@@ -35,7 +35,10 @@ pids+=($!)
 setsid node tests/standins/sms.mjs --port 8791 &
 pids+=($!)
 VISITGATE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port 8787 --persist-to .dev/state \
-  --show-interactive-dev-session=false --log-level warn &
+  --show-interactive-dev-session=false --log-level warn --test-scheduled &
+pids+=($!)
+# wrangler dev does not fire Cron Triggers by itself: run the notification job every 30 s.
+setsid bash -c 'while sleep 30; do curl -s -o /dev/null "http://127.0.0.1:8787/__scheduled?cron=*+*+*+*+*"; done' &
 pids+=($!)
 
 node scripts/dev-seed.mjs http://127.0.0.1:8787 http://127.0.0.1:8790 http://127.0.0.1:8792 http://127.0.0.1:8791 "$(cat .dev/admin-token)"

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod launch;
 pub mod meeting;
+pub mod notify;
 pub mod pages;
 pub mod patient;
 pub mod portal;
@@ -80,6 +81,29 @@ pub fn now_secs() -> u64 {
 
 pub fn now_iso() -> String {
     js_sys::Date::new_0().to_iso_string().into()
+}
+
+impl Ctx {
+    /// For scheduled jobs: there is no request, so the origin must be configured.
+    fn for_job(env: Env) -> Result<Self> {
+        let origin = env.var("PUBLIC_ORIGIN").ok().map(|v| v.to_string()).filter(|v| !v.is_empty()).ok_or_else(|| {
+            Error::new(500, "public_origin_missing", "Set PUBLIC_ORIGIN: scheduled jobs put links in messages and have no request to take the origin from.")
+        })?;
+        let dev_mode = env.var("DEV_MODE").ok().is_some_and(|v| v.to_string() == "true");
+        let admin_token_sha256 = None;
+        Ok(Ctx { env, dev_mode, loopback_dev: false, origin, admin_token_sha256, exec: None })
+    }
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _schedule: worker::ScheduleContext) {
+    match Ctx::for_job(env) {
+        Ok(ctx) => match notify::run(&ctx).await {
+            Ok(s) => worker::console_log!("notify: {} bases, {} appointments, {} sent, {} problems", s.bases, s.appointments, s.sent, s.problems.len()),
+            Err(e) => worker::console_error!("notify: {}", e.body.code),
+        },
+        Err(e) => worker::console_error!("notify: {}", e.body.message),
+    }
 }
 
 #[event(fetch)]

@@ -114,7 +114,18 @@ enum Command {
     Status,
     PatientArrive,
     /// Sends one text, once per `key`: a repeated key answers what the first did.
-    SendSms { key: String, provider: shared::sms::SmsProvider, from: String, to: String, body: String, status_callback: String },
+    SendSms {
+        key: String,
+        provider: shared::sms::SmsProvider,
+        from: String,
+        to: String,
+        body: String,
+        status_callback: String,
+        /// For confirmations and changes: the start time the patient was told.
+        start: Option<String>,
+    },
+    /// Which text, if any, is due after the appointment changed.
+    Due { visit_ref: String, info: VisitInfo },
 }
 
 fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
@@ -167,6 +178,67 @@ impl Expiring for VisitPass {
     }
 }
 
+/// A visit's name: a keyed hash of tenant, FHIR base and appointment id, so
+/// storage and reports never hold the EHR's id in clear.
+pub fn visit_ref(ctx: &Ctx, entry: &IssEntry, appointment_id: &str) -> Result<String> {
+    let key = ctx.secret(REF_KEY_SECRET).ok_or_else(|| {
+        Error::new(500, "launch_not_configured", format!("Visitgate's appointment key (Worker secret {REF_KEY_SECRET}) is not set up. Ask your Visitgate administrator."))
+    })?;
+    Ok(keyed_hash_hex(key.as_bytes(), &format!("{}|{}|{appointment_id}", entry.tenant_id, entry.base_id)))
+}
+
+/// A text that is due for a visit, and the key it is sent under once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Due {
+    pub kind: shared::sms::MessageKind,
+    pub key: String,
+    pub link_code: String,
+}
+
+pub async fn due(env: &Env, visit_ref: &str, info: VisitInfo) -> Result<Option<Due>> {
+    call(&stub(env, visit_ref)?, &Command::Due { visit_ref: visit_ref.into(), info }).await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn send_sms(
+    env: &Env,
+    visit_ref: &str,
+    key: String,
+    provider: shared::sms::SmsProvider,
+    from: String,
+    to: String,
+    body: String,
+    status_callback: String,
+    start: Option<String>,
+) -> Result<bool> {
+    let reply: serde_json::Value = call(&stub(env, visit_ref)?, &Command::SendSms { key, provider, from, to, body, status_callback, start }).await?;
+    Ok(reply["sent"].as_bool().unwrap_or(false))
+}
+
+/// The patient's mobile number from a FHIR Patient, normalised to E.164.
+pub fn mobile_number(patient: &serde_json::Value) -> Option<String> {
+    let telecom = patient["telecom"].as_array()?;
+    telecom
+        .iter()
+        .find(|t| t["system"] == "phone" && t["use"] == "mobile")
+        .or_else(|| telecom.iter().find(|t| t["system"] == "sms"))
+        .and_then(|t| t["value"].as_str())
+        .map(|v| {
+            let digits: String = v.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+            // North American numbers are often written without the country code.
+            if !digits.starts_with('+') && digits.len() == 10 { format!("+1{digits}") } else { digits }
+        })
+        .filter(|n| shared::sms::is_e164(n))
+}
+
+/// The patient's language for texts: German when the EHR says so, else English.
+pub fn patient_language(patient: &serde_json::Value) -> &'static str {
+    match patient.pointer("/communication/0/language/coding/0/code").and_then(|c| c.as_str()) {
+        Some(c) if c.starts_with("de") => "de",
+        _ => "en",
+    }
+}
+
 fn seen_key(ehr_user_id: &str) -> String {
     format!("ehr_user:{}", sha256_hex(ehr_user_id))
 }
@@ -174,9 +246,6 @@ fn seen_key(ehr_user_id: &str) -> String {
 /// After the launch checks passed: find the appointment, get or create its
 /// meeting, write the links back, and send the clinician on.
 pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &TokenResponse, fhir_user: &str, ehr_user_id: &str) -> Result<Response> {
-    let ref_key = ctx.secret(REF_KEY_SECRET).ok_or_else(|| {
-        Error::new(500, "launch_not_configured", format!("Visitgate's appointment key (Worker secret {REF_KEY_SECRET}) is not set up. Ask your Visitgate administrator."))
-    })?;
     let video = entry.video.clone().ok_or_else(|| {
         Error::new(409, "video_not_configured", "Video meetings are not set up for this organisation yet. Ask your Visitgate administrator to choose a video provider in the admin portal.")
     })?;
@@ -186,7 +255,7 @@ pub async fn launch_into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &T
     let (_, visit) = found?;
     let seen_before = matches!(seen, Ok(Some(_)));
 
-    let visit_ref = keyed_hash_hex(ref_key.as_bytes(), &format!("{}|{}|{}", entry.tenant_id, entry.base_id, visit.id));
+    let visit_ref = visit_ref(ctx, entry, &visit.id)?;
     let appointment_id = visit.id.clone();
     let start = visit.start.clone().unwrap_or_else(crate::now_iso);
     let request = MeetingRequest {
@@ -364,13 +433,9 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
         shared::appointment::reference_id(p.pointer("/actor/reference")?.as_str()?, "Patient")
     });
     let patient = fhir_json(&entry.fhir_base, &token, &format!("Patient/{}", patient_id.unwrap_or_default())).await?;
-    let mobile = patient["telecom"].as_array().into_iter().flatten().find(|t| t["system"] == "phone" && t["use"] == "mobile").or_else(|| {
-        patient["telecom"].as_array().into_iter().flatten().find(|t| t["system"] == "sms")
-    });
-    let to = mobile.and_then(|t| t["value"].as_str()).map(|v| v.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>())
-        .filter(|n| shared::sms::is_e164(n))
+    let to = mobile_number(&patient)
         .ok_or_else(|| Error::new(422, "patient_no_mobile", "The patient has no mobile number in the EHR. Add one there, or give the patient the link another way."))?;
-    let lang = patient.pointer("/communication/0/language/coding/0/code").and_then(|c| c.as_str()).filter(|c| c.starts_with("de")).map(|_| "de").unwrap_or("en");
+    let lang = patient_language(&patient);
     let status: Status = call(&stub(&ctx.env, &pass.visit_ref)?, &Command::Status).await?;
     let code = status.link_code.ok_or_else(|| Error::not_found("The patient link"))?;
     let templates = sms.templates.get(lang).or_else(|| sms.templates.get("en")).ok_or_else(|| Error::not_found("The message template"))?;
@@ -384,6 +449,7 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
         to,
         body,
         status_callback: format!("{}/webhooks/sms/status/{}/{}", ctx.origin, entry.tenant_id, pass.visit_ref),
+        start: None,
     };
     call::<serde_json::Value>(&stub(&ctx.env, &pass.visit_ref)?, &cmd).await?;
     Ok(())
@@ -520,6 +586,56 @@ impl VisitObject {
         Ok(())
     }
 
+    async fn sent(&self, key: &str) -> worker::Result<bool> {
+        Ok(self.state.storage().get::<serde_json::Value>(&format!("sms:{key}")).await?.is_some())
+    }
+
+    /// Decides which text the appointment's current state calls for. A moved
+    /// appointment gets a new link and the old one stops working; a
+    /// cancelled one loses its link.
+    async fn due(&self, visit_ref: &str, info: VisitInfo) -> Result<Option<Due>> {
+        use shared::sms::MessageKind;
+        let storage = self.state.storage();
+        storage.put("info", &info).await?;
+        let key_for = |kind| crate::notify::kind_key(kind, info.start.as_deref());
+        if info.appointment_status == "cancelled" {
+            let code = storage.get::<String>("link_code").await?.unwrap_or_default();
+            if !code.is_empty() {
+                self.revoke_link(&code).await?;
+            }
+            let key = key_for(MessageKind::Cancelled);
+            return Ok((!self.sent(&key).await? && self.sent("confirmation").await?).then_some(Due { kind: MessageKind::Cancelled, key, link_code: code }));
+        }
+        if !self.sent("confirmation").await? {
+            let link_code = self.ensure_link(&info, visit_ref).await?;
+            return Ok(Some(Due { kind: MessageKind::Confirmation, key: "confirmation".into(), link_code }));
+        }
+        let told: Option<String> = storage.get("sms_last_start").await?;
+        let key = key_for(MessageKind::Changed);
+        if told.as_deref() == info.start.as_deref() || self.sent(&key).await? {
+            return Ok(None);
+        }
+        if let Some(old) = storage.get::<String>("link_code").await? {
+            self.revoke_link(&old).await?;
+            storage.delete("link_code").await?;
+        }
+        let link_code = self.ensure_link(&info, visit_ref).await?;
+        Ok(Some(Due { kind: MessageKind::Changed, key, link_code }))
+    }
+
+    async fn revoke_link(&self, code: &str) -> Result<()> {
+        let store = kv::store(&self.env)?;
+        let key = shared::kv_keys::patient_link(code);
+        if let Some(mut link) = store.get(&key).json::<shared::patient_link::PatientLink>().await.map_err(worker::Error::from)? {
+            if !link.revoked {
+                link.revoked = true;
+                let ttl = link.expires_at.saturating_sub(crate::now_secs()) + shared::patient_link::REMEMBER_EXPIRED_SECS;
+                store.put(&key, serde_json::to_string(&link)?).map_err(worker::Error::from)?.expiration_ttl(ttl.max(60)).execute().await.map_err(worker::Error::from)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The patient link for this visit, made once: KV `link:{code}`,
     /// working until two hours after the appointment's end.
     async fn ensure_link(&self, info: &VisitInfo, visit_ref: &str) -> Result<String> {
@@ -558,7 +674,11 @@ impl VisitObject {
                 self.push(event).await?;
                 Ok(serde_json::Value::Null)
             }
-            Command::SendSms { key, provider, from, to, body, status_callback } => {
+            Command::Due { visit_ref, info } => {
+                let _guard = self.lock.lock().await;
+                Ok(serde_json::to_value(self.due(&visit_ref, info).await?)?)
+            }
+            Command::SendSms { key, provider, from, to, body, status_callback, start } => {
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
                 let slot = format!("sms:{key}");
@@ -573,14 +693,22 @@ impl VisitObject {
                     worker::Delay::from(std::time::Duration::from_millis(wait_ms)).await;
                     outcome = crate::sms::send_sms(&self.env, &provider, &from, &to, &body, &status_callback).await;
                 }
-                // Recorded without the number or the text.
-                let (event, result) = match outcome {
-                    crate::sms::SendOutcome::Sent { sid } => (Event::new("sms_sent", None, None), serde_json::json!({"sent": true, "sid": sid})),
-                    crate::sms::SendOutcome::Retry(why) | crate::sms::SendOutcome::Failed(why) => {
-                        (Event::new("sms_failed", None, Some(why.clone())), serde_json::json!({"sent": false, "reason": why}))
+                // Recorded without the number or the text. A send that may still
+                // succeed leaves no slot, so the next run tries it again.
+                let kind = key.split(':').next().unwrap_or_default().to_string();
+                let (event, result, keep) = match outcome {
+                    crate::sms::SendOutcome::Sent { sid } => {
+                        if let Some(start) = &start {
+                            storage.put("sms_last_start", start).await?;
+                        }
+                        (Event::new("sms_sent", None, Some(kind)), serde_json::json!({"sent": true, "sid": sid}), true)
                     }
+                    crate::sms::SendOutcome::Failed(why) => (Event::new("sms_failed", None, Some(why.clone())), serde_json::json!({"sent": false, "reason": why}), true),
+                    crate::sms::SendOutcome::Retry(why) => (Event::new("sms_failed", None, Some(format!("{why}; will try again"))), serde_json::json!({"sent": false, "reason": why}), false),
                 };
-                storage.put(&slot, &result).await?;
+                if keep {
+                    storage.put(&slot, &result).await?;
+                }
                 self.push(event).await?;
                 Ok(result)
             }

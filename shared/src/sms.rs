@@ -202,6 +202,13 @@ pub struct SmsSettings {
     /// How messages name the sender, e.g. "Lakeside Health".
     #[serde(default)]
     pub clinic_name: String,
+    /// IANA time zone the texts give appointment times in.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 fn default_offsets() -> Vec<u32> {

@@ -95,11 +95,13 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
   const video = await startVideoStandIn({ port: 0, delayMs });
   const port = await freePort();
   sandbox.setGatewayUrl(`http://127.0.0.1:${port}`);
-  const allVars = { DEV_MODE: 'true', ADMIN_TOKEN_SHA256: sha, ...gatewaySecrets(), ...vars };
+  const allVars = { DEV_MODE: 'true', ADMIN_TOKEN_SHA256: sha, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...gatewaySecrets(), ...vars };
   const inspector = await freePort();
   const args = [
     'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', join(dir, 'state'), '--show-interactive-dev-session=false', '--log-level', 'warn',
+    // Lets tests run the Cron Trigger on demand: GET /__scheduled.
+    '--test-scheduled',
     ...Object.entries(allVars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const child = spawn(join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
