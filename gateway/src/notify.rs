@@ -118,7 +118,8 @@ async fn notify_one(
     let link = format!("{}{}{}", ctx.origin, shared::integration::PATIENT_LINK_PATH, due.link_code);
     let body = render(templates.get(due.kind), &Fill { clinic, date: &date, time: &time, link: &link });
     let status_callback = format!("{}/webhooks/sms/status/{}/{visit_ref}", ctx.origin, entry.tenant_id);
-    visit::send_sms(&ctx.env, &visit_ref, due.key, sms.provider.clone(), from.into(), to, body, status_callback, appt.start.clone()).await
+    let text = visit::Text { key: due.key, provider: sms.provider.clone(), from: from.into(), to, body, status_callback, start: appt.start.clone() };
+    visit::send_sms(&ctx.env, &visit_ref, text).await
 }
 
 /// Date and time of the appointment in the organisation's time zone.

@@ -114,16 +114,7 @@ enum Command {
     Status,
     PatientArrive,
     /// Sends one text, once per `key`: a repeated key answers what the first did.
-    SendSms {
-        key: String,
-        provider: shared::sms::SmsProvider,
-        from: String,
-        to: String,
-        body: String,
-        status_callback: String,
-        /// For confirmations and changes: the start time the patient was told.
-        start: Option<String>,
-    },
+    SendSms { text: Text },
     /// Which text, if any, is due after the appointment changed.
     Due { visit_ref: String, info: VisitInfo },
 }
@@ -199,19 +190,22 @@ pub async fn due(env: &Env, visit_ref: &str, info: VisitInfo) -> Result<Option<D
     call(&stub(env, visit_ref)?, &Command::Due { visit_ref: visit_ref.into(), info }).await
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn send_sms(
-    env: &Env,
-    visit_ref: &str,
-    key: String,
-    provider: shared::sms::SmsProvider,
-    from: String,
-    to: String,
-    body: String,
-    status_callback: String,
-    start: Option<String>,
-) -> Result<bool> {
-    let reply: serde_json::Value = call(&stub(env, visit_ref)?, &Command::SendSms { key, provider, from, to, body, status_callback, start }).await?;
+/// One text to a patient. The number and body pass through the visit object
+/// in memory only.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Text {
+    pub key: String,
+    pub provider: shared::sms::SmsProvider,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub status_callback: String,
+    /// For confirmations and changes: the start time the patient was told.
+    pub start: Option<String>,
+}
+
+pub async fn send_sms(env: &Env, visit_ref: &str, text: Text) -> Result<bool> {
+    let reply: serde_json::Value = call(&stub(env, visit_ref)?, &Command::SendSms { text }).await?;
     Ok(reply["sent"].as_bool().unwrap_or(false))
 }
 
@@ -442,7 +436,7 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
     let clinic = if sms.clinic_name.is_empty() { tenant.display_name.as_str() } else { sms.clinic_name.as_str() };
     let link = format!("{}{}{code}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
     let body = shared::sms::render(templates.get(shared::sms::MessageKind::Link), &shared::sms::Fill { clinic, date: "", time: "", link: &link });
-    let cmd = Command::SendSms {
+    let text = Text {
         key: format!("link:{nonce}"),
         provider: sms.provider.clone(),
         from: from.clone(),
@@ -451,7 +445,7 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
         status_callback: format!("{}/webhooks/sms/status/{}/{}", ctx.origin, entry.tenant_id, pass.visit_ref),
         start: None,
     };
-    call::<serde_json::Value>(&stub(&ctx.env, &pass.visit_ref)?, &cmd).await?;
+    send_sms(&ctx.env, &pass.visit_ref, text).await?;
     Ok(())
 }
 
@@ -678,7 +672,7 @@ impl VisitObject {
                 let _guard = self.lock.lock().await;
                 Ok(serde_json::to_value(self.due(&visit_ref, info).await?)?)
             }
-            Command::SendSms { key, provider, from, to, body, status_callback, start } => {
+            Command::SendSms { text: Text { key, provider, from, to, body, status_callback, start } } => {
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
                 let slot = format!("sms:{key}");

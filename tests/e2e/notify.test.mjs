@@ -5,33 +5,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoPatientData } from '../lib/privacy.mjs';
-import { startLaunchStack, post } from '../lib/launch.mjs';
+import { startSmsLaunchStack, post } from '../lib/launch.mjs';
 import { HttpBrowser } from '../lib/http-browser.mjs';
-import { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../standins/sms.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
 
 let ctx;
 let sms;
-before(async () => {
-  sms = await startSmsStandIn({ port: 0 });
-  ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
-});
-after(async () => {
-  await ctx?.stack.stop();
-  await sms?.close();
-});
-
-async function setSms(overrides = {}) {
-  const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
-  const base = t.body.fhir_bases.find(b => b.department === 'good2');
-  const r = await ctx.stack.api('PUT', '/api/v1/tenants/clinic/sms', {
-    consent_send_on_behalf: true, consent_attendees: true,
-    provider: { kind: 'twilio', account_sid: DEFAULT_ACCOUNT.accountSid, auth_token_ref: 'TWILIO_AUTH_TOKEN', api_base: sms.url },
-    numbers: [MAGIC_NUMBER], base_numbers: { [base.id]: MAGIC_NUMBER }, clinic_name: 'Clinic', time_zone: 'America/Chicago',
-    ...overrides,
-  }, { 'if-match': t.headers.get('etag') });
+const setSms = async (overrides = {}) => {
+  const r = await ctx.setSms({ time_zone: 'America/Chicago', ...overrides });
   assert.equal(r.status, 200, r.text);
-}
+};
+before(async () => {
+  ctx = await startSmsLaunchStack();
+  sms = ctx.sms;
+});
+after(async () => { await ctx?.stop(); });
 
 const runJob = async () => {
   const r = await fetch(`${ctx.stack.url}/__scheduled?cron=*+*+*+*+*`);

@@ -5,34 +5,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoPatientData } from '../lib/privacy.mjs';
-import { startLaunchStack, eventually } from '../lib/launch.mjs';
+import { startSmsLaunchStack, eventually } from '../lib/launch.mjs';
 import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
-import { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../standins/sms.mjs';
+import { MAGIC_NUMBER } from '../standins/sms.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
 import { launchBrowser, watchConsole } from '../lib/browser.mjs';
 
 let ctx;
 let sms;
+let setSms;
 before(async () => {
-  sms = await startSmsStandIn({ port: 0 });
-  ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
+  ctx = await startSmsLaunchStack();
+  ({ sms, setSms } = ctx);
 });
-after(async () => {
-  await ctx?.stack.stop();
-  await sms?.close();
-});
-
-async function setSms(overrides = {}) {
-  const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
-  const base = t.body.fhir_bases.find(b => b.department === 'good2');
-  const body = {
-    consent_send_on_behalf: true, consent_attendees: true,
-    provider: { kind: 'twilio', account_sid: DEFAULT_ACCOUNT.accountSid, auth_token_ref: 'TWILIO_AUTH_TOKEN', api_base: sms.url },
-    numbers: [MAGIC_NUMBER], base_numbers: { [base.id]: MAGIC_NUMBER }, clinic_name: 'Clinic',
-    ...overrides,
-  };
-  return ctx.stack.api('PUT', '/api/v1/tenants/clinic/sms', body, { 'if-match': t.headers.get('etag') });
-}
+after(async () => { await ctx?.stop(); });
 
 const messages = async () => (await fetch(`${sms.url}/_sms/messages`)).json();
 

@@ -66,3 +66,29 @@ export async function eventually(fn, ms = 5000) {
     await new Promise(r => setTimeout(r, 100));
   }
 }
+
+/**
+ * A launch stack plus the Twilio-shaped SMS stand-in, and `setSms(overrides)`
+ * that gives tenant "clinic" SMS on base good2 (private_key_jwt, so Backend
+ * Services works) with both consents.
+ */
+export async function startSmsLaunchStack() {
+  const { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } = await import('../standins/sms.mjs');
+  const sms = await startSmsStandIn({ port: 0 });
+  const ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
+  const setSms = async (overrides = {}) => {
+    const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
+    const base = t.body.fhir_bases.find(b => b.department === 'good2');
+    return ctx.stack.api('PUT', '/api/v1/tenants/clinic/sms', {
+      consent_send_on_behalf: true, consent_attendees: true,
+      provider: { kind: 'twilio', account_sid: DEFAULT_ACCOUNT.accountSid, auth_token_ref: 'TWILIO_AUTH_TOKEN', api_base: sms.url },
+      numbers: [MAGIC_NUMBER], base_numbers: { [base.id]: MAGIC_NUMBER }, clinic_name: 'Clinic',
+      ...overrides,
+    }, { 'if-match': t.headers.get('etag') });
+  };
+  const stop = async () => {
+    await ctx.stack.stop();
+    await sms.close();
+  };
+  return { ...ctx, sms, setSms, stop };
+}
