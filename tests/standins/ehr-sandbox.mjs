@@ -14,6 +14,9 @@
 //   POST   /_sandbox/appointments/<id>/cancel                      (status cancelled, bumps the version)
 //   GET    /_sandbox/requests          request log; DELETE clears it
 //   POST   /_sandbox/launch-now        the index page's Launch button
+//   POST   /_sandbox/book-now          the index page's booking form (HTML form → 303 to /)
+//   POST   /_sandbox/move-now          a row's "Move +1 h" button (form: appointment → 303 to /)
+//   POST   /_sandbox/cancel-now        a row's "Cancel" button (form: appointment → 303 to /)
 //
 // The documents copy the wire shapes in tests/fixtures/oracle-health/ with every URL moved onto
 // this server's own origin:
@@ -24,9 +27,10 @@
 //   jwks             {origin}/jwk   (good4: {origin}/jwk/single, one key without kid)
 //
 // CLI:    node tests/standins/ehr-sandbox.mjs [--port 8790] [--host 127.0.0.1] [--delay-ms 0] [--slow-ms 10000]
-//                                            [--gateway http://127.0.0.1:8787]
+//                                            [--gateway http://127.0.0.1:8787] [--sms http://127.0.0.1:8791]
 //         prints `READY http://<host>:<port>` once listening; exits on SIGINT/SIGTERM.
 // Module: const { url, close, setGatewayUrl } = await startEhrSandbox({ port: 0, slowMs: 300 });
+//         (`smsUrl` is only shown on the index page: where the SMS stand-in's outbox is.)
 
 import { parseArgs } from 'node:util';
 
@@ -36,7 +40,7 @@ import * as F from './ehr/fhir.mjs';
 import { fhir, html, json, noContent, notFound, outcome, ReplyError, send, wait } from './ehr/http.mjs';
 import { sandboxKeys } from './ehr/jwt.mjs';
 import * as OAuth from './ehr/oauth.mjs';
-import { indexPage, launchNow, style } from './ehr/powerchart.mjs';
+import { bookNow, cancelNow, indexPage, launchNow, moveNow, style } from './ehr/powerchart.mjs';
 import * as Schedule from './ehr/schedule.mjs';
 import { oauthUris, TENANT_BY_ID } from './ehr/tenants.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
@@ -115,6 +119,9 @@ const ROUTES = [
   { method: 'POST', path: /^\/_sandbox\/clients$/, handler: OAuth.registerClient },
   { method: 'POST', path: /^\/_sandbox\/launches$/, handler: OAuth.createLaunch },
   { method: 'POST', path: /^\/_sandbox\/launch-now$/, handler: launchNow },
+  { method: 'POST', path: /^\/_sandbox\/book-now$/, handler: bookNow },
+  { method: 'POST', path: /^\/_sandbox\/move-now$/, handler: moveNow },
+  { method: 'POST', path: /^\/_sandbox\/cancel-now$/, handler: cancelNow },
   { method: 'GET', path: re(`/_sandbox/appointments/${FHIR_ID}`), handler: F.sandboxAppointment },
   { method: 'POST', path: /^\/_sandbox\/appointments$/, handler: Schedule.createAppointment },
   { method: 'POST', path: re(`/_sandbox/appointments/${FHIR_ID}/move`), handler: Schedule.moveAppointment },
@@ -191,16 +198,18 @@ async function handle(req, res, { origin, signal, options, state }) {
 
 /**
  * Start the sandbox. Resolves once listening.
- * @param {{port?: number, host?: string, slowMs?: number, delayMs?: number, gatewayUrl?: string}} [opts]
+ * @param {{port?: number, host?: string, slowMs?: number, delayMs?: number, gatewayUrl?: string, smsUrl?: string}} [opts]
  * @returns {Promise<{url: string, close: () => Promise<void>, setGatewayUrl: (url: string) => void}>}
  */
 export async function startEhrSandbox({
   port = 0, host = '127.0.0.1', slowMs = 10000, delayMs = 0, gatewayUrl = 'http://127.0.0.1:8787',
+  smsUrl = 'http://127.0.0.1:8791/',
 } = {}) {
   const options = { slowMs, delayMs };
   const state = {
     requests: [],
     gatewayUrl, // where the index page's Launch button sends the browser
+    smsUrl, // the SMS stand-in's outbox, linked from the index page
     keys: await sandboxKeys(),
     store: buildStore(), // per instance: PATCHes never leak between sandboxes
     ...OAuth.oauthState(),
@@ -230,6 +239,7 @@ runIfMain(import.meta.url, 'ehr-sandbox', () => {
       'delay-ms': { type: 'string', default: '0' },
       'slow-ms': { type: 'string', default: '10000' },
       gateway: { type: 'string', default: 'http://127.0.0.1:8787' },
+      sms: { type: 'string', default: 'http://127.0.0.1:8791/' },
     },
   });
   return startEhrSandbox({
@@ -238,5 +248,6 @@ runIfMain(import.meta.url, 'ehr-sandbox', () => {
     delayMs: toInt('delay-ms', values['delay-ms']),
     slowMs: toInt('slow-ms', values['slow-ms']),
     gatewayUrl: values.gateway,
+    smsUrl: values.sms,
   });
 });

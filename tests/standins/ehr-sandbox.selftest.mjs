@@ -219,8 +219,9 @@ test('close() resolves promptly even with a slow request in flight', async () =>
 });
 
 test('CLI prints READY and exits on SIGTERM', async () => {
-  const cli = await startCli(new URL('./ehr-sandbox.mjs', import.meta.url), ['--port', '0']);
+  const cli = await startCli(new URL('./ehr-sandbox.mjs', import.meta.url), ['--port', '0', '--sms', 'http://127.0.0.1:8799']);
   assert.equal((await fetch(`${cli.url}/r4/${TENANTS.good}/metadata`).then((r) => r.json())).fhirVersion, '4.0.1');
+  assert.ok((await fetch(`${cli.url}/`).then((r) => r.text())).includes('<a href="http://127.0.0.1:8799">'));
   await cli.stop();
 });
 
@@ -845,6 +846,103 @@ test('mini PowerChart: the schedule launches the gateway with iss + launch', asy
     assert.equal(api.launch_url, `http://gw.test/launch?${new URLSearchParams({ iss: `${s.url}/r4/${TENANTS.good2}`, launch: api.launch })}`);
     assert.equal(api.appointment, DEMO.good2.appointments.video1);
     assert.equal((await fetch(`${s.url}/style.json`)).status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test('mini PowerChart: book / move +1 h / cancel forms post, 303 back to the page, and change the schedule', async () => {
+  const s = await startEhrSandbox({ port: 0, smsUrl: 'http://sms.test:8791/?a=1&b=<2>' });
+  try {
+    const d = DEMO.good;
+    const page = () => fetch(`${s.url}/`).then((r) => r.text());
+    const rowIds = (text, action) => [...text.matchAll(
+      new RegExp(`<form method="post" action="/_sandbox/${action}"[^>]*>(?:<input type="hidden" name="tenant" value="good">)?<input type="hidden" name="appointment" value="([^"]+)">`, 'g'))].map((m) => m[1]);
+    const postForm = (path, fields) => fetch(`${s.url}${path}`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields),
+    }).then(async (r) => ({ status: r.status, location: r.headers.get('location'), text: await r.text(), type: r.headers.get('content-type') }));
+    const stored = (id) => fetch(`${s.url}/_sandbox/appointments/${id}`).then((r) => r.json());
+
+    // The page: SMS outbox link (escaped), a labelled booking form, Move/Cancel on live rows only.
+    const before = await page();
+    assert.ok(before.includes("Texts sent to patients appear in the SMS stand-in's outbox: "
+      + '<a href="http://sms.test:8791/?a=1&amp;b=&lt;2&gt;">http://sms.test:8791/?a=1&amp;b=&lt;2&gt;</a>'));
+    assert.match(before, /<form method="post" action="\/_sandbox\/book-now"/);
+    for (const [id, name] of [['book-patient', 'patient'], ['book-start', 'start_local'], ['book-minutes', 'minutes']]) {
+      assert.ok(before.includes(`<label for="${id}">`), id);
+      assert.match(before, new RegExp(`id="${id}" name="${name}"`));
+    }
+    assert.match(before, /<input type="datetime-local" id="book-start" name="start_local" value="\d{4}-\d\d-\d\dT\d\d:\d[05]"/);
+    assert.match(before, /name="minutes" value="15"/);
+    assert.match(before, /name="tz_offset_minutes" value="0"/);
+    for (const id of Object.values(d.patients)) assert.ok(before.includes(`<option value="${id}">`), id);
+    assert.ok(!/<(script|link|img)[^>]+(src|href)=/.test(before), 'no external assets');
+    assert.ok(rowIds(before, 'move-now').includes(d.appointments.video1));
+    assert.ok(rowIds(before, 'cancel-now').includes(d.appointments.video1));
+    assert.ok(!rowIds(before, 'move-now').includes(d.appointments.cancelled));
+    assert.ok(!rowIds(before, 'cancel-now').includes(d.appointments.cancelled));
+
+    // Book: the local time + the browser's offset (-60 = UTC+1) become an instant.
+    let r = await postForm('/_sandbox/book-now', {
+      tenant: 'good', tz_offset_minutes: '-60', patient: d.patients.video2, start_local: '2030-01-02T15:30', minutes: '20',
+    });
+    assert.equal(r.status, 303, r.text);
+    assert.equal(r.location, '/');
+    const booked = rowIds(await page(), 'launch-now').filter((id) => !rowIds(before, 'launch-now').includes(id));
+    assert.equal(booked.length, 1);
+    const [id] = booked;
+    let appt = await stored(id);
+    assert.equal(Date.parse(appt.start), Date.parse('2030-01-02T14:30:00Z'));
+    assert.equal(Date.parse(appt.end), Date.parse('2030-01-02T14:50:00Z'));
+    assert.equal(appt.minutesDuration, 20);
+    assert.equal(appt.status, 'booked');
+    assert.ok(appt.participant.some((p) => p.actor?.reference === `Patient/${d.patients.video2}`));
+    assert.equal(appt.meta.versionId, '1');
+    // Without JavaScript (no offset) the value is UTC; minutes default to 15.
+    r = await postForm('/_sandbox/book-now', { patient: d.patients.inPerson, start_local: '2030-01-03T09:00' });
+    assert.equal(r.status, 303, r.text);
+
+    // Move +1 h keeps the duration and bumps the version.
+    r = await postForm('/_sandbox/move-now', { appointment: id });
+    assert.equal(r.status, 303, r.text);
+    assert.equal(r.location, '/');
+    appt = await stored(id);
+    assert.equal(Date.parse(appt.start), Date.parse('2030-01-02T15:30:00Z'));
+    assert.equal(appt.minutesDuration, 20);
+    assert.equal(appt.meta.versionId, '2');
+
+    // Cancel; the row keeps Launch but loses Move/Cancel.
+    r = await postForm('/_sandbox/cancel-now', { appointment: id });
+    assert.equal(r.status, 303, r.text);
+    assert.equal(r.location, '/');
+    appt = await stored(id);
+    assert.equal(appt.status, 'cancelled');
+    assert.equal(appt.meta.versionId, '3');
+    const after = await page();
+    assert.ok(rowIds(after, 'launch-now').includes(id));
+    assert.ok(!rowIds(after, 'move-now').includes(id));
+    assert.ok(!rowIds(after, 'cancel-now').includes(id));
+
+    // Errors: a short HTML page (escaped) with a link back, the JSON route's status.
+    for (const [path, fields, status] of [
+      ['/_sandbox/cancel-now', { appointment: id }, 409],
+      ['/_sandbox/move-now', { appointment: id }, 409],
+      ['/_sandbox/move-now', { appointment: '<999>' }, 404],
+      ['/_sandbox/cancel-now', { appointment: '999' }, 404],
+      ['/_sandbox/book-now', { start_local: 'tomorrow' }, 400],
+      ['/_sandbox/book-now', { start_local: '2030-02-30T10:00' }, 400],
+      ['/_sandbox/book-now', { start_local: '2030-01-02T10:00', tz_offset_minutes: 'x' }, 400],
+      ['/_sandbox/book-now', { start_local: '2030-01-02T10:00', minutes: '0' }, 400],
+      ['/_sandbox/book-now', { start_local: '2030-01-02T10:00', patient: DEMO.good2.patient }, 400],
+    ]) {
+      r = await postForm(path, fields);
+      assert.equal(r.status, status, `${path} ${JSON.stringify(fields)}: ${r.text}`);
+      assert.match(r.type, /^text\/html\b/);
+      assert.ok(r.text.includes('<a href="/">'));
+      assert.ok(!r.text.includes('<999>'));
+    }
+    assert.equal((await stored(d.appointments.video1)).meta.versionId, '1', 'other visits untouched');
   } finally {
     await s.close();
   }

@@ -7,6 +7,7 @@
 // Each answers with the stored Appointment (FHIR JSON, ETag W/"<versionId>"). Every change bumps
 // meta.versionId and sets meta.lastUpdated to now; the visit's Encounter follows along (period
 // start, status cancelled). Errors: 400 / 404 / 409 {error, error_description}.
+// The index page (powerchart.mjs) calls book / move / cancel from its HTML forms.
 
 import { bookedVisit, DEMO, retimed } from './data.mjs';
 import { json, readBody, readJson } from './http.mjs';
@@ -49,9 +50,9 @@ function minutesOf(value, fallback) {
   return value;
 }
 
-// The Appointment in whichever tenant holds it (ids are distinct across tenants).
-function locate(ctx, id) {
-  for (const [tenantName, tables] of ctx.state.store) {
+/** The Appointment `id` in whichever tenant holds it (ids are distinct across tenants): {tenantName, tables, appt}. */
+export function findAppointment(state, id) {
+  for (const [tenantName, tables] of state.store) {
     const appt = tables.Appointment.get(id);
     if (appt) return { tenantName, tables, appt };
   }
@@ -71,23 +72,25 @@ function touchEncounter(tables, apptId, now, change) {
   }
 }
 
-async function handle(ctx, run) {
+function guard(run) {
   try {
-    return await run();
+    return run();
   } catch (err) {
     if (err instanceof BadRequest) return bad(err.message);
     throw err;
   }
 }
 
-/** POST /_sandbox/appointments */
-export async function createAppointment(ctx) {
-  const body = await readJson(ctx, bad);
-  return handle(ctx, () => {
+// The cores below take a parsed body and answer with a reply; the JSON routes here and the
+// index page's form routes (powerchart.mjs) share them.
+
+/** Book a visit: `body` as for POST /_sandbox/appointments. 201 + the Appointment, or 400. */
+export function book(state, origin, body) {
+  return guard(() => {
     checkKeys(body, CREATE_KEYS);
     const tenant = serverTenant(body.tenant);
     if (!tenant) throw new BadRequest(`tenant must be one of ${SERVER_TENANTS.join(', ')} (name or id)`);
-    const tables = ctx.state.store.get(tenant.name);
+    const tables = state.store.get(tenant.name);
     const demo = DEMO[tenant.name];
     const patientId = body.patient ?? demo.patient;
     const practitionerId = body.practitioner ?? demo.practitioner;
@@ -105,22 +108,21 @@ export async function createAppointment(ctx) {
     if (!STATUSES.includes(status)) throw new BadRequest(`status must be one of ${STATUSES.join(', ')}`);
 
     const { appointment, encounter } = bookedVisit(tables, tenant.name, {
-      seq: ++ctx.state.bookedVisits, patientId, practitionerId, start, minutes, video, status, now: Date.now(),
+      seq: ++state.bookedVisits, patientId, practitionerId, start, minutes, video, status, now: Date.now(),
     });
     const { id } = appointment;
     tables.Appointment.set(id, appointment);
     tables.Encounter.set(encounter.id, encounter);
-    return withEtag(appointment, 201, { location: `${ctx.origin}/r4/${tenant.id}/Appointment/${id}` });
+    return withEtag(appointment, 201, { location: `${origin}/r4/${tenant.id}/Appointment/${id}` });
   });
 }
 
-/** POST /_sandbox/appointments/<id>/move {start, minutes?} */
-export async function moveAppointment(ctx) {
-  const body = await readJson(ctx, bad);
-  return handle(ctx, () => {
+/** Move Appointment `id`: `body` = {start, minutes?}. 200 + the Appointment, or 400 / 404 / 409. */
+export function move(state, id, body) {
+  return guard(() => {
     checkKeys(body, MOVE_KEYS);
-    const found = locate(ctx, ctx.params.id);
-    if (!found) return missing(ctx.params.id);
+    const found = findAppointment(state, id);
+    if (!found) return missing(id);
     const { tables, appt } = found;
     const start = instant(body.start, 'start');
     const minutes = minutesOf(body.minutes, appt.minutesDuration ?? Math.round((Date.parse(appt.end) - Date.parse(appt.start)) / MINUTE));
@@ -134,11 +136,10 @@ export async function moveAppointment(ctx) {
   });
 }
 
-/** POST /_sandbox/appointments/<id>/cancel (any body is ignored) */
-export async function cancelAppointment(ctx) {
-  await readBody(ctx); // drain
-  const found = locate(ctx, ctx.params.id);
-  if (!found) return missing(ctx.params.id);
+/** Cancel Appointment `id`. 200 + the Appointment, or 404 / 409. */
+export function cancel(state, id) {
+  const found = findAppointment(state, id);
+  if (!found) return missing(id);
   const { tables, appt } = found;
   if (appt.status === 'cancelled') return conflict(`Appointment/${appt.id} is already cancelled`);
   const now = Date.now();
@@ -146,4 +147,20 @@ export async function cancelAppointment(ctx) {
   tables.Appointment.set(appt.id, next);
   touchEncounter(tables, appt.id, now, (enc) => { enc.status = 'cancelled'; });
   return withEtag(next);
+}
+
+/** POST /_sandbox/appointments */
+export async function createAppointment(ctx) {
+  return book(ctx.state, ctx.origin, await readJson(ctx, bad));
+}
+
+/** POST /_sandbox/appointments/<id>/move {start, minutes?} */
+export async function moveAppointment(ctx) {
+  return move(ctx.state, ctx.params.id, await readJson(ctx, bad));
+}
+
+/** POST /_sandbox/appointments/<id>/cancel (any body is ignored) */
+export async function cancelAppointment(ctx) {
+  await readBody(ctx); // drain
+  return cancel(ctx.state, ctx.params.id);
 }
