@@ -54,6 +54,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { escapeHtml, html, noContent, send, wait } from './lib/http.mjs';
+import { hookPaths, logRequest, matchRoute } from './lib/routing.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -1098,57 +1099,22 @@ const ROUTES = [
   { method: 'POST', path: /^\/_sms\/inbound$/, handler: inboundHook },
 ];
 
-function matchRoute(method, pathname) {
-  const lookup = method === 'HEAD' ? 'GET' : method;
-  const allowed = [];
-  for (const r of ROUTES) {
-    const m = r.path.exec(pathname);
-    if (!m) continue;
-    const params = {};
-    for (const [k, v] of Object.entries(m.groups ?? {})) {
-      try {
-        params[k] = decodeURIComponent(v);
-      } catch {
-        params[k] = v;
-      }
-    }
-    if (r.method === lookup) return { route: r, params };
-    if (!allowed.includes(r.method)) allowed.push(r.method);
-  }
-  return allowed.length ? { allowed } : null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------------------------
 
-const isInternal = (pathname) => pathname.startsWith('/_sms/');
+const isInternal = hookPaths('/_sms/');
 
 // `signal` aborts when the client disconnects or the server closes (see lib/server.mjs).
 async function handle(req, res, { origin, signal, options, state }) {
   const url = new URL(req.url, origin);
   const internal = isInternal(url.pathname);
-  if (!internal) {
-    const startMs = epochMs();
-    const entry = {
-      method: req.method,
-      path: url.pathname + url.search,
-      at: new Date(startMs).toISOString(),
-      start_ms: startMs,
-      end_ms: null,
-      status: null,
-    };
-    state.requests.push(entry);
-    res.once('close', () => {
-      entry.end_ms = epochMs();
-      entry.status = res.headersSent ? res.statusCode : null;
-    });
-  }
+  if (!internal) logRequest(state.requests, req, res, url, epochMs);
 
   const ctx = { req, res, url, params: {}, origin, options, state, signal };
   try {
     if (options.delayMs > 0 && !internal) await wait(options.delayMs, signal);
-    const match = matchRoute(req.method, url.pathname);
+    const match = matchRoute(ROUTES, req.method, url.pathname);
     let reply;
     if (!match) {
       reply = internal ? hookError(404, `no hook ${url.pathname}`) : notFound(url.pathname);

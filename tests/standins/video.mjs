@@ -33,6 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { escapeHtml, html, noContent, send, wait } from './lib/http.mjs';
+import { hookPaths, logRequest, matchRoute } from './lib/routing.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -579,8 +580,8 @@ function expireTokens(ctx) {
 // Routes
 // ---------------------------------------------------------------------------------------------
 
-// Paths are matched against regexes on the raw (still percent-encoded) path; named groups are
-// decoded into ctx.params unless the route says `raw: true`.
+// Paths are matched (lib/routing.mjs) against regexes on the raw (still percent-encoded) path;
+// named groups are decoded into ctx.params unless the route says `raw: true`.
 const ROUTES = [
   { method: 'GET', path: /^\/$/, handler: indexPage },
   // Entra ID
@@ -617,63 +618,24 @@ const ROUTES = [
   { method: 'DELETE', path: /^\/_video\/tokens$/, handler: expireTokens },
 ];
 
-function decodeParams(groups) {
-  const params = {};
-  for (const [k, v] of Object.entries(groups ?? {})) {
-    try {
-      params[k] = decodeURIComponent(v);
-    } catch {
-      params[k] = v;
-    }
-  }
-  return params;
-}
-
-function matchRoute(method, pathname) {
-  const lookup = method === 'HEAD' ? 'GET' : method;
-  const allowed = [];
-  for (const route of ROUTES) {
-    const m = route.path.exec(pathname);
-    if (!m) continue;
-    if (route.method === lookup) return { route, params: route.raw ? { ...m.groups } : decodeParams(m.groups) };
-    allowed.push(route.method);
-  }
-  return allowed.length ? { allowed } : null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------------------------
 
-const isInternal = (pathname) => pathname.startsWith('/_video/');
+const isInternal = hookPaths('/_video/');
 
 // `signal` aborts when the client disconnects or the server closes (see lib/server.mjs).
 async function handle(req, res, { origin, signal, options, state }) {
   const url = new URL(req.url, origin);
   const internal = isInternal(url.pathname);
-  if (!internal) {
-    const startMs = epochMs();
-    const entry = {
-      method: req.method,
-      path: url.pathname + url.search,
-      at: new Date(startMs).toISOString(),
-      start_ms: startMs,
-      end_ms: null,
-      status: null,
-    };
-    state.requests.push(entry);
-    res.once('close', () => {
-      entry.end_ms = epochMs();
-      entry.status = res.headersSent ? res.statusCode : null;
-    });
-  }
+  if (!internal) logRequest(state.requests, req, res, url, epochMs);
 
   const requestId = randomUUID();
   const clientRequestId = String(req.headers['client-request-id'] ?? requestId);
   const ctx = { req, url, params: {}, origin, options, state, signal, requestId, clientRequestId };
   try {
     if (options.delayMs > 0 && !internal) await wait(options.delayMs, signal);
-    const match = matchRoute(req.method, url.pathname);
+    const match = matchRoute(ROUTES, req.method, url.pathname);
     let reply;
     if (!match) {
       reply = graphError(ctx, 404, 'NotFound', `Resource not found for the segment '${url.pathname}'.`);

@@ -1,5 +1,6 @@
-// Server plumbing shared by the stand-ins (ehr-sandbox.mjs, video.mjs): listen, close, CLI.
-// Routing, replies and the request log stay in each stand-in; they differ on purpose.
+// Server plumbing shared by the stand-ins (ehr-sandbox.mjs, sms.mjs, video.mjs): listen, close, CLI.
+// Replies stay in each stand-in; they differ on purpose. sms.mjs and video.mjs share their routing
+// and request log through lib/routing.mjs; ehr-sandbox.mjs keeps its own.
 
 import { setMaxListeners } from 'node:events';
 import { realpathSync } from 'node:fs';
