@@ -141,6 +141,7 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
         (Method::Get | Method::Post, p) if p.starts_with("/visit/") => visit::serve(req, ctx, &p["/visit/".len()..]).await,
         (Method::Get | Method::Post, p) if p.starts_with("/j/") => patient::serve(req, ctx, &p["/j/".len()..]).await,
         (Method::Post, p) if p.starts_with("/webhooks/sms/status/") => sms::status_callback(req, ctx, &p["/webhooks/sms/status/".len()..]).await,
+        (Method::Post, p) if p.starts_with("/webhooks/sms/inbound/") => sms::inbound(req, ctx, &p["/webhooks/sms/inbound/".len()..]).await,
         (Method::Get | Method::Head, "/admin") => {
             let mut resp = Response::empty()?.with_status(308);
             resp.headers_mut().set("location", "/admin/")?;

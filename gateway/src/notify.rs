@@ -118,7 +118,7 @@ async fn notify_one(
     let link = format!("{}{}{}", ctx.origin, shared::integration::PATIENT_LINK_PATH, due.link_code);
     let body = render(templates.get(due.kind), &Fill { clinic, date: &date, time: &time, link: &link });
     let status_callback = format!("{}/webhooks/sms/status/{}/{visit_ref}", ctx.origin, entry.tenant_id);
-    let text = visit::Text { key: due.key, provider: sms.provider.clone(), from: from.into(), to, body, status_callback, start: appt.start.clone() };
+    let text = visit::Text { tenant_id: entry.tenant_id.clone(), key: due.key, provider: sms.provider.clone(), from: from.into(), to, body, status_callback, start: appt.start.clone() };
     visit::send_sms(&ctx.env, &visit_ref, text).await
 }
 

@@ -123,15 +123,11 @@ pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// `POST /webhooks/sms/status/{tenant}/{visit}`: Twilio's delivery report,
-/// signature-checked, recorded on the visit without the number.
-pub async fn status_callback(mut req: worker::Request, ctx: &crate::Ctx, rest: &str) -> crate::error::Result<worker::Response> {
+/// A webhook from Twilio for a tenant: its form parameters, once the
+/// `X-Twilio-Signature` has been checked against the tenant's auth token.
+async fn verified_params(mut req: worker::Request, ctx: &crate::Ctx, tenant_id: &str) -> crate::error::Result<Vec<(String, String)>> {
     use crate::error::Error;
-    let (tenant_id, visit_ref) = rest.split_once('/').ok_or_else(|| Error::not_found("This webhook"))?;
     crate::http::id_param(tenant_id, "tenant")?;
-    if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::not_found("This webhook"));
-    }
     let tenant: shared::tenant::Tenant = crate::storage::kv::store(&ctx.env)?
         .get(&shared::kv_keys::tenant(tenant_id))
         .json()
@@ -149,17 +145,60 @@ pub async fn status_callback(mut req: worker::Request, ctx: &crate::Ctx, rest: &
     if !crate::crypto::constant_time_eq(&twilio_signature(&token, &url, &params), &signature) {
         return Err(Error::new(403, "signature_invalid", "The webhook signature does not match."));
     }
-    let status = params.iter().find(|(k, _)| k == "MessageStatus").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let kind = match status {
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+}
+
+/// `POST /webhooks/sms/status/{tenant}/{visit}`: Twilio's delivery report,
+/// recorded on the visit without the number.
+pub async fn status_callback(req: worker::Request, ctx: &crate::Ctx, rest: &str) -> crate::error::Result<worker::Response> {
+    use crate::error::Error;
+    let (tenant_id, visit_ref) = rest.split_once('/').ok_or_else(|| Error::not_found("This webhook"))?;
+    if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::not_found("This webhook"));
+    }
+    let params = verified_params(req, ctx, tenant_id).await?;
+    let kind = match param(&params, "MessageStatus") {
         "delivered" => Some("sms_delivered"),
         "failed" | "undelivered" => Some("sms_undelivered"),
         _ => None,
     };
     if let Some(kind) = kind {
-        let code = params.iter().find(|(k, _)| k == "ErrorCode").map(|(_, v)| format!("error {v}"));
+        let code = Some(param(&params, "ErrorCode")).filter(|c| !c.is_empty()).map(|c| format!("error {c}"));
         crate::visit::record(&ctx.env, visit_ref, crate::visit::Event::new(kind, None, code)).await?;
     }
     Ok(worker::Response::empty()?.with_status(204))
+}
+
+/// KV key of an opted-out number: only a keyed hash of it, per tenant.
+pub fn opt_out_key(env: &Env, tenant_id: &str, number: &str) -> Option<String> {
+    let key = secret(env, crate::visit::REF_KEY_SECRET)?;
+    Some(format!("optout:{tenant_id}:{}", crate::crypto::keyed_hash_hex(key.as_bytes(), number)))
+}
+
+/// `POST /webhooks/sms/inbound/{tenant}` (the number's SmsUrl): STOP and its
+/// synonyms opt the sender out, START opts them back in. Twilio answers the
+/// keywords itself; the reply here is empty TwiML.
+pub async fn inbound(req: worker::Request, ctx: &crate::Ctx, tenant_id: &str) -> crate::error::Result<worker::Response> {
+    let params = verified_params(req, ctx, tenant_id).await?;
+    let word = param(&params, "Body").trim().to_ascii_uppercase();
+    let from = param(&params, "From");
+    let store = crate::storage::kv::store(&ctx.env)?;
+    if let Some(key) = opt_out_key(&ctx.env, tenant_id, from) {
+        match word.as_str() {
+            "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "OPTOUT" | "REVOKE" => {
+                store.put(&key, "1").map_err(worker::Error::from)?.execute().await.map_err(worker::Error::from)?;
+            }
+            "START" | "YES" | "UNSTOP" | "OPTIN" => store.delete(&key).await.map_err(worker::Error::from)?,
+            _ => {}
+        }
+    }
+    let mut resp = worker::Response::ok("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")?;
+    resp.headers_mut().set("content-type", "text/xml")?;
+    Ok(resp)
 }
 
 #[cfg(test)]

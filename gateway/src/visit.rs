@@ -194,6 +194,7 @@ pub async fn due(env: &Env, visit_ref: &str, info: VisitInfo) -> Result<Option<D
 /// in memory only.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Text {
+    pub tenant_id: String,
     pub key: String,
     pub provider: shared::sms::SmsProvider,
     pub from: String,
@@ -437,6 +438,7 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
     let link = format!("{}{}{code}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
     let body = shared::sms::render(templates.get(shared::sms::MessageKind::Link), &shared::sms::Fill { clinic, date: "", time: "", link: &link });
     let text = Text {
+        tenant_id: entry.tenant_id.clone(),
         key: format!("link:{nonce}"),
         provider: sms.provider.clone(),
         from: from.clone(),
@@ -501,6 +503,7 @@ fn event_item(e: &Event) -> String {
         "sms_sent" => "Link sent to the patient by text".to_string(),
         "sms_failed" => format!("The text to the patient failed ({})", e.detail.clone().unwrap_or_default()),
         "sms_delivered" => "The text reached the patient's phone".to_string(),
+        "sms_skipped" => format!("No text sent: {}", e.detail.clone().unwrap_or_default()),
         "sms_undelivered" => format!("The text did not reach the patient's phone ({})", e.detail.clone().unwrap_or_default()),
         other => other.replace('_', " "),
     };
@@ -598,15 +601,18 @@ impl VisitObject {
                 self.revoke_link(&code).await?;
             }
             let key = key_for(MessageKind::Cancelled);
-            return Ok((!self.sent(&key).await? && self.sent("confirmation").await?).then_some(Due { kind: MessageKind::Cancelled, key, link_code: code }));
+            let told = storage.get::<String>("sms_last_start").await?.is_some();
+            return Ok((told && !self.sent(&key).await?).then_some(Due { kind: MessageKind::Cancelled, key, link_code: code }));
         }
         if !self.sent("confirmation").await? {
             let link_code = self.ensure_link(&info, visit_ref).await?;
             return Ok(Some(Due { kind: MessageKind::Confirmation, key: "confirmation".into(), link_code }));
         }
-        let told: Option<String> = storage.get("sms_last_start").await?;
+        // A change notice only makes sense to a patient who was told a time
+        // (not when the confirmation was skipped, e.g. after STOP).
+        let Some(told) = storage.get::<String>("sms_last_start").await? else { return Ok(None) };
         let key = key_for(MessageKind::Changed);
-        if told.as_deref() == info.start.as_deref() || self.sent(&key).await? {
+        if Some(told.as_str()) == info.start.as_deref() || self.sent(&key).await? {
             return Ok(None);
         }
         if let Some(old) = storage.get::<String>("link_code").await? {
@@ -672,12 +678,21 @@ impl VisitObject {
                 let _guard = self.lock.lock().await;
                 Ok(serde_json::to_value(self.due(&visit_ref, info).await?)?)
             }
-            Command::SendSms { text: Text { key, provider, from, to, body, status_callback, start } } => {
+            Command::SendSms { text: Text { tenant_id, key, provider, from, to, body, status_callback, start } } => {
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
                 let slot = format!("sms:{key}");
                 if let Some(done) = storage.get::<serde_json::Value>(&slot).await? {
                     return Ok(done);
+                }
+                // The patient texted STOP: never text them again until START.
+                if let Some(opt_key) = crate::sms::opt_out_key(&self.env, &tenant_id, &to) {
+                    if kv::store(&self.env)?.get(&opt_key).text().await.map_err(worker::Error::from)?.is_some() {
+                        let result = serde_json::json!({"sent": false, "reason": "opted_out"});
+                        storage.put(&slot, &result).await?;
+                        self.push(Event::new("sms_skipped", None, Some("the patient opted out (STOP)".into()))).await?;
+                        return Ok(result);
+                    }
                 }
                 let mut outcome = crate::sms::send_sms(&self.env, &provider, &from, &to, &body, &status_callback).await;
                 for wait_ms in [500, 1500] {

@@ -79,6 +79,39 @@ test('without both consents nothing is sent', async () => {
   await setSms();
 });
 
+test('STOP opts the patient out until START', async () => {
+  await setSms();
+  const { DEFAULT_ACCOUNT, MAGIC_NUMBER } = await import('../standins/sms.mjs');
+  const auth = `Basic ${Buffer.from(`${DEFAULT_ACCOUNT.accountSid}:${DEFAULT_ACCOUNT.authToken}`).toString('base64')}`;
+  const api = `${sms.url}/2010-04-01/Accounts/${DEFAULT_ACCOUNT.accountSid}`;
+  const owned = await (await fetch(`${api}/IncomingPhoneNumbers.json`, { headers: { authorization: auth } })).json();
+  const pn = owned.incoming_phone_numbers.find(n => n.phone_number === MAGIC_NUMBER).sid;
+  const hook = `${ctx.stack.url}/webhooks/sms/inbound/clinic`;
+  const set = await fetch(`${api}/IncomingPhoneNumbers/${pn}.json`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SmsUrl: hook }) });
+  assert.equal(set.status, 200, await set.text());
+  const mobile = DEMO.good2.contacts.video1.mobile;
+  const say = async body => {
+    const r = await fetch(`${sms.url}/_sms/inbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from: mobile, to: MAGIC_NUMBER, body }) });
+    assert.equal(r.status, 200, await r.text());
+  };
+  const book = hours => post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good2', patient: DEMO.good2.patients.video1, start: new Date(Date.now() + hours * 3600_000).toISOString() });
+  await runJob();
+  const before = (await texts(mobile)).length;
+  await say('STOP');
+  await book(30);
+  await runJob();
+  assert.equal((await texts(mobile)).length, before, 'no text after STOP');
+  await say('START');
+  await book(31);
+  await runJob();
+  const after = (await texts(mobile)).slice(before);
+  assert.equal(after.length, 1, JSON.stringify(after.map(m => m.body)));
+  assert.match(after[0].body, /video visit is on/);
+
+  const forged = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'x' }, body: 'From=%2B1&Body=STOP' });
+  assert.equal(forged.status, 403);
+});
+
 test('no phone number, name or birth date in storage or logs', () => {
   assertNoPatientData(ctx.stack);
 });
