@@ -91,17 +91,22 @@ pub async fn get_cached(ctx: &Ctx, iss: &str, kv_copy: Option<Discovery>) -> Res
     refresh(ctx, iss).await
 }
 
-pub async fn refresh(ctx: &Ctx, iss: &str) -> Result<Discovery, Error> {
-    let url = smart_configuration_url(iss);
-    let failed = |why: String| discovery_error(&url, &why);
-    let resp = get(&url, "application/json", TIMEOUT).await.map_err(|e| match e {
+/// GETs a JSON document; every way it can fail is put in words by `failed`.
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str, what: &str, failed: impl Fn(String) -> Error) -> Result<T, Error> {
+    let resp = get(url, "application/json", TIMEOUT).await.map_err(|e| match e {
         UpstreamError::Timeout => failed("no answer within 5 seconds".into()),
         UpstreamError::Network(w) => failed(w),
     })?;
     if !resp.ok() {
         return Err(failed(format!("HTTP {}", resp.status)));
     }
-    let config: SmartConfiguration = serde_json::from_str(&resp.body).map_err(|e| failed(format!("not a SMART configuration ({e})")))?;
+    serde_json::from_str(&resp.body).map_err(|e| failed(format!("not a {what} ({e})")))
+}
+
+pub async fn refresh(ctx: &Ctx, iss: &str) -> Result<Discovery, Error> {
+    let url = smart_configuration_url(iss);
+    let failed = |why: String| discovery_error(&url, &why);
+    let config: SmartConfiguration = fetch_json(&url, "SMART configuration", failed).await?;
     let d = from_config(config, ctx.dev_mode, crate::now_secs()).map_err(failed)?;
     remember(ctx, iss, &d);
     Ok(d)
@@ -116,14 +121,7 @@ pub async fn jwks(ctx: &Ctx, iss: &str, d: &Discovery, force: bool) -> Result<Jw
         }
     }
     let failed = |why: String| Error::new(502, "jwks_unavailable", format!("The EHR's signing keys could not be read from {} ({why}). Try again; if it keeps happening, contact support.", d.jwks_uri));
-    let resp = get(&d.jwks_uri, "application/json", TIMEOUT).await.map_err(|e| match e {
-        UpstreamError::Timeout => failed("no answer within 5 seconds".into()),
-        UpstreamError::Network(w) => failed(w),
-    })?;
-    if !resp.ok() {
-        return Err(failed(format!("HTTP {}", resp.status)));
-    }
-    let set: JwkSet = serde_json::from_str(&resp.body).map_err(|e| failed(format!("not a JWK set ({e})")))?;
+    let set: JwkSet = fetch_json(&d.jwks_uri, "JWK set", failed).await?;
     let mut updated = d.clone();
     updated.jwks = Some(set.clone());
     remember(ctx, iss, &updated);
