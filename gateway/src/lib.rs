@@ -6,7 +6,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod acs;
 pub mod crypto;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod launch;
@@ -28,6 +30,7 @@ use worker::{event, Context, Env, Method, Request, Response};
 
 pub use storage::config::ConfigStoreObject;
 pub use storage::launch_guard::LaunchGuardObject;
+pub use storage::opt_out::OptOutObject;
 pub use visit::VisitObject;
 
 /// What every handler needs to know about this deployment and request.
@@ -96,10 +99,11 @@ impl Ctx {
 }
 
 #[event(scheduled)]
-async fn scheduled(_event: worker::ScheduledEvent, env: Env, _schedule: worker::ScheduleContext) {
+async fn scheduled(event: worker::ScheduledEvent, env: Env, _schedule: worker::ScheduleContext) {
+    let now = (event.schedule() / 1000.0) as u64;
     match Ctx::for_job(env) {
-        Ok(ctx) => match notify::run(&ctx).await {
-            Ok(s) => worker::console_log!("notify: {} bases, {} appointments, {} sent, {} problems", s.bases, s.appointments, s.sent, s.problems.len()),
+        Ok(ctx) => match notify::run(&ctx, now).await {
+            Ok(s) => worker::console_log!("notify: {} bases, {} appointments, {} sent, {} retrying, {} problems", s.bases, s.appointments, s.sent, s.retrying, s.problems.len()),
             Err(e) => worker::console_error!("notify: {}", e.body.code),
         },
         Err(e) => worker::console_error!("notify: {}", e.body.message),

@@ -1,6 +1,8 @@
-//! The SMS adapter: Twilio Programmable Messaging. A send that times out may
-//! still have been accepted, so before trying again the adapter looks the
-//! message up in Twilio's own log (Twilio has no idempotency key).
+//! The SMS adapter: Twilio Programmable Messaging or Azure Communication
+//! Services SMS. A send that times out may still have been accepted: ACS
+//! settles that itself (`repeatabilityRequestId` / `repeatabilityFirstSent`,
+//! kept the same for every try of one message); Twilio has no idempotency
+//! key, so the adapter looks the message up in Twilio's log before trying again.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ pub enum SendOutcome {
     Failed(String),
 }
 
-fn secret(env: &Env, name: &str) -> Option<String> {
+pub fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())).filter(|s| !s.is_empty())
 }
 
@@ -68,14 +70,39 @@ impl Twilio<'_> {
     }
 }
 
-pub async fn send_sms(env: &Env, provider: &SmsProvider, from: &str, to: &str, body: &str, status_callback: &str) -> SendOutcome {
-    let SmsProvider::Twilio { account_sid, auth_token_ref, api_base } = provider;
-    let Some(token) = secret(env, auth_token_ref) else {
-        return SendOutcome::Failed(format!("the SMS provider's token (Worker secret {auth_token_ref}) is not set up"));
-    };
-    let t = Twilio { account_sid, token, api_base };
+/// One text; the number and body pass through memory only.
+pub struct Sms<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub body: &'a str,
+    /// Where delivery reports go (Twilio) or the visit they belong to (ACS tag).
+    pub status_callback: &'a str,
+    pub tag: &'a str,
+    /// The message's exactly-once key and when it was first tried (RFC 1123).
+    pub key: &'a str,
+    pub first_sent: &'a str,
+}
+
+pub async fn send_sms(env: &Env, provider: &SmsProvider, sms: &Sms<'_>) -> SendOutcome {
+    match provider {
+        SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => {
+            let Some(token) = secret(env, auth_token_ref) else {
+                return SendOutcome::Failed(format!("the SMS provider's token (Worker secret {auth_token_ref}) is not set up"));
+            };
+            twilio_send(&Twilio { account_sid, token, api_base }, sms).await
+        }
+        SmsProvider::Acs { endpoint, access_key_ref } => {
+            let Some(key) = secret(env, access_key_ref) else {
+                return SendOutcome::Failed(format!("the SMS provider's access key (Worker secret {access_key_ref}) is not set up"));
+            };
+            acs_send(endpoint.trim_end_matches('/'), &key, sms).await
+        }
+    }
+}
+
+async fn twilio_send(t: &Twilio<'_>, sms: &Sms<'_>) -> SendOutcome {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("To", to).append_pair("From", from).append_pair("Body", body).append_pair("StatusCallback", status_callback);
+    form.append_pair("To", sms.to).append_pair("From", sms.from).append_pair("Body", sms.body).append_pair("StatusCallback", sms.status_callback);
     let headers = match t.headers() {
         Ok(h) => h,
         Err(e) => return SendOutcome::Failed(e.to_string()),
@@ -97,11 +124,46 @@ pub async fn send_sms(env: &Env, provider: &SmsProvider, from: &str, to: &str, b
             let code = serde_json::from_str::<serde_json::Value>(&r.body).ok().and_then(|v| v["code"].as_u64()).unwrap_or(0);
             SendOutcome::Failed(format!("SMS provider refused the message (HTTP {}, code {code})", r.status))
         }
-        Err(UpstreamError::Timeout) => match t.find(to, from, body).await {
+        Err(UpstreamError::Timeout) => match t.find(sms.to, sms.from, sms.body).await {
             // Accepted after all: do not send it twice.
             Some(sid) => SendOutcome::Sent { sid },
             None => SendOutcome::Retry("the SMS provider did not answer in time".into()),
         },
+        Err(UpstreamError::Network(w)) => SendOutcome::Retry(w),
+    }
+}
+
+/// ACS SMS: a repeated `repeatabilityRequestId` is not sent again, so a
+/// timeout is simply tried again with the same id and first-sent time.
+async fn acs_send(endpoint: &str, key: &str, sms: &Sms<'_>) -> SendOutcome {
+    let body = serde_json::json!({
+        "from": sms.from,
+        "smsRecipients": [{"to": sms.to, "repeatabilityRequestId": crate::acs::uuid_for(sms.key), "repeatabilityFirstSent": sms.first_sent}],
+        "message": sms.body,
+        "smsSendOptions": {"enableDeliveryReport": true, "tag": sms.tag},
+    })
+    .to_string();
+    let url = format!("{endpoint}/sms?api-version=2021-03-07");
+    let Some(headers) = crate::acs::headers(key, &Method::Post, &url, &body) else {
+        return SendOutcome::Failed("the SMS provider's access key is not valid base64".into());
+    };
+    match send(Method::Post, &url, headers, Some(body), TIMEOUT).await {
+        Ok(r) if r.ok() => {
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            let item = &v["value"][0];
+            match item["successful"].as_bool() {
+                Some(true) => SendOutcome::Sent { sid: item["messageId"].as_str().unwrap_or_default().to_string() },
+                Some(false) => {
+                    let status = item["httpStatusCode"].as_u64().unwrap_or(0);
+                    let why = format!("SMS provider refused the message (HTTP {status}: {})", item["errorMessage"].as_str().unwrap_or("no reason given"));
+                    if status == 429 || status >= 500 { SendOutcome::Retry(why) } else { SendOutcome::Failed(why) }
+                }
+                None => SendOutcome::Retry("unreadable answer from the SMS provider".into()),
+            }
+        }
+        Ok(r) if r.status == 429 || r.status >= 500 => SendOutcome::Retry(format!("SMS provider HTTP {}", r.status)),
+        Ok(r) => SendOutcome::Failed(format!("SMS provider refused the message (HTTP {})", r.status)),
+        Err(UpstreamError::Timeout) => SendOutcome::Retry("the SMS provider did not answer in time".into()),
         Err(UpstreamError::Network(w)) => SendOutcome::Retry(w),
     }
 }
@@ -125,19 +187,12 @@ pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]
 
 /// A webhook from Twilio for a tenant: its form parameters, once the
 /// `X-Twilio-Signature` has been checked against the tenant's auth token.
-async fn verified_params(mut req: worker::Request, ctx: &crate::Ctx, tenant_id: &str) -> crate::error::Result<Vec<(String, String)>> {
+async fn verified_params(mut req: worker::Request, ctx: &crate::Ctx, tenant: &shared::tenant::Tenant) -> crate::error::Result<Vec<(String, String)>> {
     use crate::error::Error;
-    crate::http::id_param(tenant_id, "tenant")?;
-    let tenant: shared::tenant::Tenant = crate::storage::kv::store(&ctx.env)?
-        .get(&shared::kv_keys::tenant(tenant_id))
-        .json()
-        .await
-        .map_err(worker::Error::from)?
-        .ok_or_else(|| Error::not_found("This webhook"))?;
-    let Some(shared::sms::SmsSettings { provider: SmsProvider::Twilio { auth_token_ref, .. }, .. }) = tenant.sms else {
+    let Some(shared::sms::SmsSettings { provider: SmsProvider::Twilio { auth_token_ref, .. }, .. }) = &tenant.sms else {
         return Err(Error::not_found("This webhook"));
     };
-    let token = secret(&ctx.env, &auth_token_ref).ok_or_else(|| Error::internal("SMS auth token missing"))?;
+    let token = secret(&ctx.env, auth_token_ref).ok_or_else(|| Error::internal("SMS auth token missing"))?;
     let signature = req.headers().get("x-twilio-signature")?.unwrap_or_default();
     let url = req.url()?.to_string();
     let body = req.text().await?;
@@ -160,7 +215,8 @@ pub async fn status_callback(req: worker::Request, ctx: &crate::Ctx, rest: &str)
     if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::not_found("This webhook"));
     }
-    let params = verified_params(req, ctx, tenant_id).await?;
+    let tenant = load_tenant(ctx, tenant_id).await?;
+    let params = verified_params(req, ctx, &tenant).await?;
     let kind = match param(&params, "MessageStatus") {
         "delivered" => Some("sms_delivered"),
         "failed" | "undelivered" => Some("sms_undelivered"),
@@ -173,32 +229,50 @@ pub async fn status_callback(req: worker::Request, ctx: &crate::Ctx, rest: &str)
     Ok(worker::Response::empty()?.with_status(204))
 }
 
-/// KV key of an opted-out number: only a keyed hash of it, per tenant.
-pub fn opt_out_key(env: &Env, tenant_id: &str, number: &str) -> Option<String> {
-    let key = secret(env, crate::visit::REF_KEY_SECRET)?;
-    Some(format!("optout:{tenant_id}:{}", crate::crypto::keyed_hash_hex(key.as_bytes(), number)))
+/// STOP, START and HELP from a patient's phone, for either provider. The
+/// number is kept only as a keyed hash, in the tenant's opt-out object.
+/// Returns our HELP answer, if one should be sent.
+pub async fn handle_keyword(ctx: &crate::Ctx, tenant: &shared::tenant::Tenant, from: &str, body: &str) -> crate::error::Result<Option<String>> {
+    use crate::storage::opt_out;
+    use shared::sms::{keyword, Keyword};
+    let Some(hash) = opt_out::number_hash(&ctx.env, from) else { return Err(crate::error::Error::internal("APPOINTMENT_REF_KEY missing")) };
+    match keyword(body) {
+        Keyword::Stop => {
+            opt_out::stop(&ctx.env, &tenant.id, hash).await?;
+        }
+        Keyword::Start => {
+            opt_out::start(&ctx.env, &tenant.id, hash).await?;
+        }
+        Keyword::Help => {
+            let clinic = tenant.sms.as_ref().map(|s| s.clinic_name.as_str()).filter(|c| !c.is_empty()).unwrap_or(&tenant.display_name);
+            return Ok(Some(shared::sms::help_reply(clinic, "en")));
+        }
+        Keyword::Other => {}
+    }
+    Ok(None)
 }
 
-/// `POST /webhooks/sms/inbound/{tenant}` (the number's SmsUrl): STOP and its
-/// synonyms opt the sender out, START opts them back in. Twilio answers the
-/// keywords itself; the reply here is empty TwiML.
+/// `POST /webhooks/sms/inbound/{tenant}` (the Twilio number's SmsUrl):
+/// STOP and its synonyms opt the sender out, START opts them back in. Twilio
+/// answers these keywords and HELP itself (Advanced Opt-Out), so the reply
+/// here is empty TwiML.
 pub async fn inbound(req: worker::Request, ctx: &crate::Ctx, tenant_id: &str) -> crate::error::Result<worker::Response> {
-    let params = verified_params(req, ctx, tenant_id).await?;
-    let word = param(&params, "Body").trim().to_ascii_uppercase();
-    let from = param(&params, "From");
-    let store = crate::storage::kv::store(&ctx.env)?;
-    if let Some(key) = opt_out_key(&ctx.env, tenant_id, from) {
-        match word.as_str() {
-            "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "OPTOUT" | "REVOKE" => {
-                store.put(&key, "1").map_err(worker::Error::from)?.execute().await.map_err(worker::Error::from)?;
-            }
-            "START" | "YES" | "UNSTOP" | "OPTIN" => store.delete(&key).await.map_err(worker::Error::from)?,
-            _ => {}
-        }
-    }
+    let tenant = load_tenant(ctx, tenant_id).await?;
+    let params = verified_params(req, ctx, &tenant).await?;
+    handle_keyword(ctx, &tenant, param(&params, "From"), param(&params, "Body")).await?;
     let mut resp = worker::Response::ok("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>")?;
     resp.headers_mut().set("content-type", "text/xml")?;
     Ok(resp)
+}
+
+async fn load_tenant(ctx: &crate::Ctx, tenant_id: &str) -> crate::error::Result<shared::tenant::Tenant> {
+    crate::http::id_param(tenant_id, "tenant")?;
+    crate::storage::kv::store(&ctx.env)?
+        .get(&shared::kv_keys::tenant(tenant_id))
+        .json()
+        .await
+        .map_err(worker::Error::from)?
+        .ok_or_else(|| crate::error::Error::not_found("This webhook"))
 }
 
 #[cfg(test)]

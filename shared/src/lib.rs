@@ -6,11 +6,13 @@
 pub mod api;
 pub mod appointment;
 pub mod audit;
+pub mod email;
 pub mod fhir_url;
 pub mod ids;
 pub mod integration;
 pub mod kv_keys;
 pub mod patient_link;
+pub mod schedule;
 pub mod smart;
 pub mod sms;
 pub mod tenant;

@@ -61,6 +61,8 @@ pub enum MessageKind {
     Link,
 }
 
+pub const ALL_KINDS: [MessageKind; 5] = [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link];
+
 /// Per-language templates. Placeholders: `{clinic}`, `{date}`, `{time}`, `{link}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Templates {
@@ -207,7 +209,7 @@ pub struct SmsSettings {
     pub time_zone: String,
 }
 
-fn utc() -> String {
+pub(crate) fn utc() -> String {
     "UTC".into()
 }
 
@@ -226,10 +228,22 @@ pub enum SmsProvider {
         #[serde(default = "twilio_api")]
         api_base: String,
     },
+    /// Azure Communication Services SMS (REST 2021-03-07, HMAC-signed).
+    Acs {
+        /// The Communication Services resource, e.g. `https://x.communication.azure.com`.
+        endpoint: String,
+        /// Worker secret with the resource's access key (base64).
+        access_key_ref: String,
+    },
 }
 
 fn twilio_api() -> String {
     "https://api.twilio.com".into()
+}
+
+/// A Worker secret's name as the settings refer to it.
+pub fn is_secret_name(r: &str) -> bool {
+    !r.is_empty() && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 pub fn is_e164(n: &str) -> bool {
@@ -255,7 +269,7 @@ impl SmsSettings {
             }
         }
         for (lang, t) in &self.templates {
-            for kind in [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link] {
+            for kind in ALL_KINDS {
                 for p in unknown_placeholders(t.get(kind)) {
                     out.push((format!("templates.{lang}"), format!("{{{p}}} is not a placeholder; use {{clinic}}, {{date}}, {{time}} or {{link}}.")));
                 }
@@ -266,11 +280,19 @@ impl SmsSettings {
                 if !account_sid.starts_with("AC") || account_sid.len() != 34 {
                     out.push(("provider.account_sid".into(), "A Twilio Account SID starts with AC and has 34 characters.".into()));
                 }
-                if auth_token_ref.is_empty() || !auth_token_ref.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+                if !is_secret_name(auth_token_ref) {
                     out.push(("provider.auth_token_ref".into(), "Name the Worker secret that holds the auth token (capital letters, digits, '_').".into()));
                 }
                 if !crate::fhir_url::is_acceptable_endpoint(api_base, dev_mode) {
                     out.push(("provider.api_base".into(), "The API address must be https://.".into()));
+                }
+            }
+            SmsProvider::Acs { endpoint, access_key_ref } => {
+                if !crate::fhir_url::is_acceptable_endpoint(endpoint, dev_mode) {
+                    out.push(("provider.endpoint".into(), "The Communication Services endpoint must be https://.".into()));
+                }
+                if !is_secret_name(access_key_ref) {
+                    out.push(("provider.access_key_ref".into(), "Name the Worker secret that holds the access key (capital letters, digits, '_').".into()));
                 }
             }
         }
@@ -313,5 +335,49 @@ mod settings_tests {
         let fields: Vec<String> = s.problems(&["fb-1"], false).into_iter().map(|p| p.0).collect();
         assert_eq!(fields, ["numbers", "base_numbers", "base_numbers", "templates.en"]);
         assert!(is_e164("+4930123456") && !is_e164("+0123456789") && !is_e164("12345678"));
+    }
+}
+
+/// What an inbound text asks for. The carriers' standard keywords, matched
+/// on the whole message as Twilio and ACS do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyword {
+    Stop,
+    Start,
+    Help,
+    Other,
+}
+
+pub fn keyword(body: &str) -> Keyword {
+    match body.trim().trim_end_matches(['.', '!']).to_ascii_uppercase().as_str() {
+        "STOP" | "STOPALL" | "UNSUBSCRIBE" | "CANCEL" | "END" | "QUIT" | "OPTOUT" | "REVOKE" | "STOPP" => Keyword::Stop,
+        "START" | "YES" | "UNSTOP" | "OPTIN" => Keyword::Start,
+        "HELP" | "INFO" | "HILFE" => Keyword::Help,
+        _ => Keyword::Other,
+    }
+}
+
+/// The answer to HELP: who is texting and how to stop it.
+pub fn help_reply(clinic: &str, lang: &str) -> String {
+    if lang == "de" {
+        format!("{clinic}: Nachrichten zu Ihren Video-Terminen. Antworten Sie STOP, um keine SMS mehr zu erhalten, START für wieder an.")
+    } else {
+        format!("{clinic}: texts about your video visits. Reply STOP to opt out, START to opt back in. Msg&data rates may apply.")
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    use super::*;
+
+    #[test]
+    fn keywords() {
+        assert_eq!(keyword(" stop "), Keyword::Stop);
+        assert_eq!(keyword("Stop."), Keyword::Stop);
+        assert_eq!(keyword("unsubscribe"), Keyword::Stop);
+        assert_eq!(keyword("START"), Keyword::Start);
+        assert_eq!(keyword("help"), Keyword::Help);
+        assert_eq!(keyword("stop texting me about the visit"), Keyword::Other, "only the whole message counts");
+        assert_eq!(segments(&help_reply("Lakeside Health Virtual Care", "en")).segments, 1);
     }
 }

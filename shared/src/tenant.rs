@@ -29,6 +29,8 @@ pub struct Tenant {
     pub launch: LaunchSettings,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms: Option<crate::sms::SmsSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::email::EmailSettings>,
     /// Bumped by every save; the API's ETag is `"v{version}"`.
     pub version: u64,
     pub created_at: String,
@@ -189,10 +191,10 @@ mod tests {
             "schema_version": 2, "id": "t1", "display_name": "T", "fhir_bases": [],
             "version": 3, "created_at": "x", "updated_at": "y", "updated_by": "z",
             "launch": {"write_back": true, "skip_provider_page": false},
-            "email": {"provider": "acs"}
+            "reports": {"retention_days": 400}
         });
         let t: Tenant = serde_json::from_value(doc.clone()).unwrap();
-        assert_eq!(t.extra["email"], json!({"provider": "acs"}));
+        assert_eq!(t.extra["reports"], json!({"retention_days": 400}));
         assert_eq!(serde_json::to_value(&t).unwrap(), doc);
     }
 

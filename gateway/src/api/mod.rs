@@ -33,6 +33,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Get, ["tenants", id, "integration-records"]) => tenants::integration_records(r, ctx, &who, id).await,
         (Method::Get, ["tenants", id, "audit"]) => tenants::audit(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "sms"]) => tenants::put_sms(r, ctx, &who, id).await,
+        (Method::Put, ["tenants", id, "email"]) => tenants::put_email(r, ctx, &who, id).await,
         (Method::Post, ["tenants", id, "fhir-bases"]) => fhir_bases::add(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
         (Method::Delete, ["tenants", id, "fhir-bases", base]) => fhir_bases::remove(r, ctx, &who, id, base).await,
@@ -52,7 +53,7 @@ fn route_exists(s: &[&str]) -> bool {
             | ["login-links"]
             | ["tenants"]
             | ["tenants", _]
-            | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms"]
+            | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email"]
             | ["tenants", _, "fhir-bases", _]
             | ["fhir-bases", "validate"]
     )

@@ -47,6 +47,7 @@ pub async fn create(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Res
         video: None,
         launch: Default::default(),
         sms: None,
+        email: None,
         version: 1,
         created_at: now.clone(),
         updated_at: now,
@@ -163,5 +164,24 @@ pub async fn put_sms(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) ->
     tenant.sms = Some(settings);
     stamp(&mut tenant, who);
     let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "sms.update").await?;
+    tenant_response(200, &saved)
+}
+
+const EMAIL_FIELDS: [&str; 7] = ["enabled", "consent_send_on_behalf", "consent_attendees", "provider", "from_name", "time_zone", "templates"];
+
+/// `PUT …/email`: the email switch, consents, provider and templates.
+pub async fn put_email(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let (mut tenant, expected) = load_for_write(req, ctx, who, id).await?;
+    let raw: serde_json::Value = read_json(req).await?;
+    if let Some(unknown) = raw.as_object().and_then(|o| o.keys().find(|k| !EMAIL_FIELDS.contains(&k.as_str()))) {
+        return Err(Error::bad_request("unknown_field", format!("unknown field `{unknown}`.")).field(unknown.clone()));
+    }
+    let settings: shared::email::EmailSettings = crate::http::parse_json(raw.to_string().as_bytes())?;
+    if let Some((field, message)) = settings.problems(ctx.dev_mode).into_iter().next() {
+        return Err(Error::bad_request("invalid_email_settings", message).field(field));
+    }
+    tenant.email = Some(settings);
+    stamp(&mut tenant, who);
+    let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "email.update").await?;
     tenant_response(200, &saved)
 }

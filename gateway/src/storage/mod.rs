@@ -3,4 +3,5 @@
 pub mod config;
 pub mod kv;
 pub mod launch_guard;
+pub mod opt_out;
 pub mod rpc;

@@ -138,9 +138,10 @@ function dateFilter(param) {
   }
 }
 
-// `_lastUpdated` (meta.lastUpdated, same prefixes as date) narrows any Appointment search; on its
-// own (no date, no patient/practitioner/location) only a Backend Services token may use it, so a
-// poller can ask for everything booked, moved or cancelled since its last run.
+// `_lastUpdated` (meta.lastUpdated, same prefixes as date) narrows any Appointment search. Without
+// patient/practitioner/location only a Backend Services token may search, by `_lastUpdated` and/or
+// date, so a poller can ask for everything booked, moved or cancelled since its last run, or for
+// everything starting in the coming day (reminders).
 function searchAppointments(q, all, grant) {
   const ids = refParam(q, '_id', 'Appointment');
   if (ids) return all.filter((r) => ids.includes(r.id));
@@ -150,8 +151,9 @@ function searchAppointments(q, all, grant) {
   const practitioners = refParam(q, 'practitioner', 'Practitioner');
   const locations = refParam(q, 'location', 'Location');
   if (updated.length > 2) throw badSearch('invalid', 'at most two _lastUpdated parameters are allowed');
-  const changesOnly = updated.length > 0 && grant.system;
-  if (!changesOnly) {
+  // A Backend Services client may search system-wide by change time or by date (a poller).
+  const systemWide = grant.system && (updated.length > 0 || dates.length > 0);
+  if (!systemWide) {
     if (!dates.length) {
       throw badSearch('required', updated.length
         ? '_lastUpdated without date and patient, practitioner or location needs a system/ (Backend Services) access token'

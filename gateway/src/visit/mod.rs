@@ -23,6 +23,9 @@ use crate::pages::{escape, page_html};
 use crate::storage::kv;
 use crate::Ctx;
 
+pub mod deliver;
+pub use deliver::{Channel, Delivery, DeliveryReply, Due, DueRequest, EmailOut, SmsOut};
+
 pub const BINDING: &str = "VISIT";
 pub const REF_KEY_SECRET: &str = "APPOINTMENT_REF_KEY";
 const PASS_COOKIE: &str = "vg_visit";
@@ -113,10 +116,11 @@ enum Command {
     Event { event: Event },
     Status,
     PatientArrive,
-    /// Sends one text, once per `key`: a repeated key answers what the first did.
-    SendSms { text: Text },
-    /// Which text, if any, is due after the appointment changed.
-    Due { visit_ref: String, info: VisitInfo },
+    /// Delivers one message once per (key, channel): a repeated key answers
+    /// what the first did.
+    Deliver { delivery: Delivery },
+    /// Which message, if any, is due now.
+    Due { req: DueRequest },
 }
 
 fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
@@ -178,36 +182,14 @@ pub fn visit_ref(ctx: &Ctx, entry: &IssEntry, appointment_id: &str) -> Result<St
     Ok(keyed_hash_hex(key.as_bytes(), &format!("{}|{}|{appointment_id}", entry.tenant_id, entry.base_id)))
 }
 
-/// A text that is due for a visit, and the key it is sent under once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Due {
-    pub kind: shared::sms::MessageKind,
-    pub key: String,
-    pub link_code: String,
+pub async fn due(env: &Env, req: DueRequest) -> Result<Option<Due>> {
+    let visit_ref = req.visit_ref.clone();
+    call(&stub(env, &visit_ref)?, &Command::Due { req }).await
 }
 
-pub async fn due(env: &Env, visit_ref: &str, info: VisitInfo) -> Result<Option<Due>> {
-    call(&stub(env, visit_ref)?, &Command::Due { visit_ref: visit_ref.into(), info }).await
-}
-
-/// One text to a patient. The number and body pass through the visit object
-/// in memory only.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Text {
-    pub tenant_id: String,
-    pub key: String,
-    pub provider: shared::sms::SmsProvider,
-    pub from: String,
-    pub to: String,
-    pub body: String,
-    pub status_callback: String,
-    /// For confirmations and changes: the start time the patient was told.
-    pub start: Option<String>,
-}
-
-pub async fn send_sms(env: &Env, visit_ref: &str, text: Text) -> Result<bool> {
-    let reply: serde_json::Value = call(&stub(env, visit_ref)?, &Command::SendSms { text }).await?;
-    Ok(reply["sent"].as_bool().unwrap_or(false))
+pub async fn deliver(env: &Env, delivery: Delivery) -> Result<DeliveryReply> {
+    let visit_ref = delivery.visit_ref.clone();
+    call(&stub(env, &visit_ref)?, &Command::Deliver { delivery }).await
 }
 
 /// The patient's mobile number from a FHIR Patient, normalised to E.164.
@@ -437,17 +419,23 @@ async fn send_link(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> 
     let clinic = if sms.clinic_name.is_empty() { tenant.display_name.as_str() } else { sms.clinic_name.as_str() };
     let link = format!("{}{}{code}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
     let body = shared::sms::render(templates.get(shared::sms::MessageKind::Link), &shared::sms::Fill { clinic, date: "", time: "", link: &link });
-    let text = Text {
+    let delivery = Delivery {
         tenant_id: entry.tenant_id.clone(),
+        visit_ref: pass.visit_ref.clone(),
         key: format!("link:{nonce}"),
-        provider: sms.provider.clone(),
-        from: from.clone(),
-        to,
-        body,
-        status_callback: format!("{}/webhooks/sms/status/{}/{}", ctx.origin, entry.tenant_id, pass.visit_ref),
         start: None,
+        now: crate::now_secs(),
+        retry_later: false,
+        sms: Some(Ok(SmsOut {
+            provider: sms.provider.clone(),
+            from: from.clone(),
+            to,
+            body,
+            status_callback: format!("{}/webhooks/sms/status/{}/{}", ctx.origin, entry.tenant_id, pass.visit_ref),
+        })),
+        email: None,
     };
-    send_sms(&ctx.env, &pass.visit_ref, text).await?;
+    deliver(&ctx.env, delivery).await?;
     Ok(())
 }
 
@@ -505,6 +493,8 @@ fn event_item(e: &Event) -> String {
         "sms_delivered" => "The text reached the patient's phone".to_string(),
         "sms_skipped" => format!("No text sent: {}", e.detail.clone().unwrap_or_default()),
         "sms_undelivered" => format!("The text did not reach the patient's phone ({})", e.detail.clone().unwrap_or_default()),
+        "email_sent" => "Link sent to the patient by email".to_string(),
+        "email_failed" => format!("The email to the patient failed ({})", e.detail.clone().unwrap_or_default()),
         other => other.replace('_', " "),
     };
     format!("<li><time datetime=\"{at}\">{at}</time> {}</li>", escape(&what), at = escape(&e.at))
@@ -523,7 +513,8 @@ pub const LIVE_JS: &str = r#"(() => {
     device_check_passed: "Patient's camera and microphone work", device_check_failed: "Patient's camera or microphone check failed",
     patient_lobby_arrival: 'Patient is waiting in the lobby', patient_admitted: 'Patient let into the meeting',
     sms_sent: 'Link sent to the patient by text', sms_failed: 'The text to the patient failed (' + (e.detail || '') + ')',
-    sms_delivered: "The text reached the patient's phone", sms_undelivered: "The text did not reach the patient's phone (" + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
+    sms_delivered: "The text reached the patient's phone", sms_undelivered: "The text did not reach the patient's phone (" + (e.detail || '') + ')',
+    email_sent: 'Link sent to the patient by email', email_failed: 'The email to the patient failed (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
   const fmt = iso => { const d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString(); };
   const render = s => {
     list.replaceChildren(...s.events.slice().reverse().map(e => {
@@ -560,7 +551,7 @@ impl VisitObject {
     }
 
     /// Appends an event; a waiting patient is admitted once a clinician is there.
-    async fn push(&self, event: Event) -> worker::Result<()> {
+    pub(crate) async fn push(&self, event: Event) -> worker::Result<()> {
         let storage = self.state.storage();
         let mut events: Vec<Event> = storage.get("events").await?.unwrap_or_default();
         events.push(event);
@@ -583,47 +574,7 @@ impl VisitObject {
         Ok(())
     }
 
-    async fn sent(&self, key: &str) -> worker::Result<bool> {
-        Ok(self.state.storage().get::<serde_json::Value>(&format!("sms:{key}")).await?.is_some())
-    }
-
-    /// Decides which text the appointment's current state calls for. A moved
-    /// appointment gets a new link and the old one stops working; a
-    /// cancelled one loses its link.
-    async fn due(&self, visit_ref: &str, info: VisitInfo) -> Result<Option<Due>> {
-        use shared::sms::MessageKind;
-        let storage = self.state.storage();
-        storage.put("info", &info).await?;
-        let key_for = |kind| crate::notify::kind_key(kind, info.start.as_deref());
-        if info.appointment_status == "cancelled" {
-            let code = storage.get::<String>("link_code").await?.unwrap_or_default();
-            if !code.is_empty() {
-                self.revoke_link(&code).await?;
-            }
-            let key = key_for(MessageKind::Cancelled);
-            let told = storage.get::<String>("sms_last_start").await?.is_some();
-            return Ok((told && !self.sent(&key).await?).then_some(Due { kind: MessageKind::Cancelled, key, link_code: code }));
-        }
-        if !self.sent("confirmation").await? {
-            let link_code = self.ensure_link(&info, visit_ref).await?;
-            return Ok(Some(Due { kind: MessageKind::Confirmation, key: "confirmation".into(), link_code }));
-        }
-        // A change notice only makes sense to a patient who was told a time
-        // (not when the confirmation was skipped, e.g. after STOP).
-        let Some(told) = storage.get::<String>("sms_last_start").await? else { return Ok(None) };
-        let key = key_for(MessageKind::Changed);
-        if Some(told.as_str()) == info.start.as_deref() || self.sent(&key).await? {
-            return Ok(None);
-        }
-        if let Some(old) = storage.get::<String>("link_code").await? {
-            self.revoke_link(&old).await?;
-            storage.delete("link_code").await?;
-        }
-        let link_code = self.ensure_link(&info, visit_ref).await?;
-        Ok(Some(Due { kind: MessageKind::Changed, key, link_code }))
-    }
-
-    async fn revoke_link(&self, code: &str) -> Result<()> {
+    pub(crate) async fn revoke_link(&self, code: &str) -> Result<()> {
         let store = kv::store(&self.env)?;
         let key = shared::kv_keys::patient_link(code);
         if let Some(mut link) = store.get(&key).json::<shared::patient_link::PatientLink>().await.map_err(worker::Error::from)? {
@@ -636,12 +587,17 @@ impl VisitObject {
         Ok(())
     }
 
-    /// The patient link for this visit, made once: KV `link:{code}`,
-    /// working until two hours after the appointment's end.
-    async fn ensure_link(&self, info: &VisitInfo, visit_ref: &str) -> Result<String> {
+    /// The patient link for this visit's current time: KV `link:{code}`,
+    /// working until two hours after the appointment's end. A new time gets
+    /// a new link and the old one stops working.
+    pub(crate) async fn ensure_link(&self, info: &VisitInfo, visit_ref: &str) -> Result<String> {
         let storage = self.state.storage();
         if let Some(code) = storage.get::<String>("link_code").await? {
-            return Ok(code);
+            let link_start: Option<String> = storage.get("link_start").await?;
+            if link_start.is_none() || link_start == info.start {
+                return Ok(code);
+            }
+            self.revoke_link(&code).await?;
         }
         let code = crate::crypto::random_token(9);
         let end = info.end.as_deref().map(js_sys::Date::parse).filter(|t| !t.is_nan()).map(|t| (t / 1000.0) as u64);
@@ -664,6 +620,12 @@ impl VisitObject {
             .await
             .map_err(worker::Error::from)?;
         storage.put("link_code", &code).await?;
+        match &info.start {
+            Some(start) => storage.put("link_start", start).await?,
+            None => {
+                storage.delete("link_start").await?;
+            }
+        }
         Ok(code)
     }
 
@@ -674,52 +636,13 @@ impl VisitObject {
                 self.push(event).await?;
                 Ok(serde_json::Value::Null)
             }
-            Command::Due { visit_ref, info } => {
+            Command::Due { req } => {
                 let _guard = self.lock.lock().await;
-                Ok(serde_json::to_value(self.due(&visit_ref, info).await?)?)
+                Ok(serde_json::to_value(self.due(req).await?)?)
             }
-            Command::SendSms { text: Text { tenant_id, key, provider, from, to, body, status_callback, start } } => {
+            Command::Deliver { delivery } => {
                 let _guard = self.lock.lock().await;
-                let storage = self.state.storage();
-                let slot = format!("sms:{key}");
-                if let Some(done) = storage.get::<serde_json::Value>(&slot).await? {
-                    return Ok(done);
-                }
-                // The patient texted STOP: never text them again until START.
-                if let Some(opt_key) = crate::sms::opt_out_key(&self.env, &tenant_id, &to) {
-                    if kv::store(&self.env)?.get(&opt_key).text().await.map_err(worker::Error::from)?.is_some() {
-                        let result = serde_json::json!({"sent": false, "reason": "opted_out"});
-                        storage.put(&slot, &result).await?;
-                        self.push(Event::new("sms_skipped", None, Some("the patient opted out (STOP)".into()))).await?;
-                        return Ok(result);
-                    }
-                }
-                let mut outcome = crate::sms::send_sms(&self.env, &provider, &from, &to, &body, &status_callback).await;
-                for wait_ms in [500, 1500] {
-                    if !matches!(outcome, crate::sms::SendOutcome::Retry(_)) {
-                        break;
-                    }
-                    worker::Delay::from(std::time::Duration::from_millis(wait_ms)).await;
-                    outcome = crate::sms::send_sms(&self.env, &provider, &from, &to, &body, &status_callback).await;
-                }
-                // Recorded without the number or the text. A send that may still
-                // succeed leaves no slot, so the next run tries it again.
-                let kind = key.split(':').next().unwrap_or_default().to_string();
-                let (event, result, keep) = match outcome {
-                    crate::sms::SendOutcome::Sent { sid } => {
-                        if let Some(start) = &start {
-                            storage.put("sms_last_start", start).await?;
-                        }
-                        (Event::new("sms_sent", None, Some(kind)), serde_json::json!({"sent": true, "sid": sid}), true)
-                    }
-                    crate::sms::SendOutcome::Failed(why) => (Event::new("sms_failed", None, Some(why.clone())), serde_json::json!({"sent": false, "reason": why}), true),
-                    crate::sms::SendOutcome::Retry(why) => (Event::new("sms_failed", None, Some(format!("{why}; will try again"))), serde_json::json!({"sent": false, "reason": why}), false),
-                };
-                if keep {
-                    storage.put(&slot, &result).await?;
-                }
-                self.push(event).await?;
-                Ok(result)
+                Ok(serde_json::to_value(self.deliver(delivery).await?)?)
             }
             Command::PatientArrive => {
                 let status = self.status().await?;
