@@ -4,15 +4,12 @@
 //! (`Operation-Id`, looked up afterwards), SendGrid by our key in
 //! `custom_args`, looked up in its Email Activity API.
 
-use std::time::Duration;
-
 use shared::email::{EmailBody, EmailProvider};
 use worker::{Env, Headers, Method};
 
 use crate::sms::{secret, SendOutcome};
 use crate::upstream::{send, UpstreamError, UpstreamResponse};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
 const ACS_EMAIL_API: &str = "api-version=2023-03-31";
 
 /// One email to one patient; the address passes through memory only.
@@ -25,6 +22,7 @@ pub struct Email<'a> {
 }
 
 pub async fn send_email(env: &Env, provider: &EmailProvider, email: &Email<'_>) -> SendOutcome {
+    crate::upstream::messaging_timeout(env);
     match provider {
         EmailProvider::AcsEmail { endpoint, access_key_ref, sender_address } => {
             let Some(key) = secret(env, access_key_ref) else {
@@ -65,13 +63,13 @@ async fn acs_send(endpoint: &str, key: &str, sender: &str, email: &Email<'_>) ->
         return SendOutcome::Failed("the email service's access key is not valid base64".into());
     };
     let _ = headers.set("operation-id", &operation_id);
-    match send(Method::Post, &url, headers, Some(body), TIMEOUT).await {
+    match send(Method::Post, &url, headers, Some(body), crate::upstream::messaging_timeout_set()).await {
         Ok(r) => classify(&r, "email service").unwrap_or(SendOutcome::Sent { sid: operation_id }),
         Err(UpstreamError::Timeout) => {
             // Was our operation accepted after all? ACS keeps it under our id.
             let url = format!("{endpoint}/emails/operations/{operation_id}?{ACS_EMAIL_API}");
             let Some(headers) = crate::acs::headers(key, &Method::Get, &url, "") else { return SendOutcome::Retry("timeout".into()) };
-            match send(Method::Get, &url, headers, None, TIMEOUT).await {
+            match send(Method::Get, &url, headers, None, crate::upstream::messaging_timeout_set()).await {
                 Ok(r) if r.ok() => SendOutcome::Sent { sid: operation_id },
                 _ => SendOutcome::Retry("the email service did not answer in time".into()),
             }
@@ -102,7 +100,7 @@ async fn sendgrid_send(api: &str, key: &str, from_email: &str, email: &Email<'_>
         "tracking_settings": {"click_tracking": {"enable": false}, "open_tracking": {"enable": false}},
     })
     .to_string();
-    match send(Method::Post, &format!("{api}/v3/mail/send"), bearer(key), Some(body), TIMEOUT).await {
+    match send(Method::Post, &format!("{api}/v3/mail/send"), bearer(key), Some(body), crate::upstream::messaging_timeout_set()).await {
         Ok(r) => classify(&r, "email service").unwrap_or(SendOutcome::Sent { sid: String::new() }),
         Err(UpstreamError::Timeout) => {
             // SendGrid has no idempotency key: look for our key in its activity log.
@@ -112,7 +110,7 @@ async fn sendgrid_send(api: &str, key: &str, from_email: &str, email: &Email<'_>
                 Err(_) => return SendOutcome::Retry("timeout".into()),
             };
             url.query_pairs_mut().append_pair("limit", "1").append_pair("query", &query);
-            match send(Method::Get, url.as_str(), bearer(key), None, TIMEOUT).await {
+            match send(Method::Get, url.as_str(), bearer(key), None, crate::upstream::messaging_timeout_set()).await {
                 Ok(r) if r.ok() && serde_json::from_str::<serde_json::Value>(&r.body).ok().is_some_and(|v| v["messages"].as_array().is_some_and(|m| !m.is_empty())) => {
                     SendOutcome::Sent { sid: String::new() }
                 }

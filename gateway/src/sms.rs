@@ -4,15 +4,12 @@
 //! kept the same for every try of one message); Twilio has no idempotency
 //! key, so the adapter looks the message up in Twilio's log before trying again.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use shared::sms::SmsProvider;
 use worker::{Env, Headers, Method};
 
 use crate::upstream::{send, UpstreamError};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendOutcome {
@@ -64,7 +61,7 @@ impl Twilio<'_> {
         let today = String::from(js_sys::Date::new_0().to_iso_string())[..10].to_string();
         let mut url = url::Url::parse(&self.messages_url()).ok()?;
         url.query_pairs_mut().append_pair("From", from).append_pair("DateSent>", &today).append_pair("PageSize", "1000");
-        let resp = send(Method::Get, url.as_str(), self.headers().ok()?, None, TIMEOUT).await.ok()?;
+        let resp = send(Method::Get, url.as_str(), self.headers().ok()?, None, crate::upstream::messaging_timeout_set()).await.ok()?;
         let page: Page = serde_json::from_str(&resp.body).ok()?;
         page.messages.into_iter().find(|m| m.to == to && m.body == body).map(|m| m.sid)
     }
@@ -84,6 +81,7 @@ pub struct Sms<'a> {
 }
 
 pub async fn send_sms(env: &Env, provider: &SmsProvider, sms: &Sms<'_>) -> SendOutcome {
+    crate::upstream::messaging_timeout(env);
     match provider {
         SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => {
             let Some(token) = secret(env, auth_token_ref) else {
@@ -108,7 +106,7 @@ async fn twilio_send(t: &Twilio<'_>, sms: &Sms<'_>) -> SendOutcome {
         Err(e) => return SendOutcome::Failed(e.to_string()),
     };
     let _ = headers.set("content-type", "application/x-www-form-urlencoded");
-    match send(Method::Post, &t.messages_url(), headers, Some(form.finish()), TIMEOUT).await {
+    match send(Method::Post, &t.messages_url(), headers, Some(form.finish()), crate::upstream::messaging_timeout_set()).await {
         Ok(r) if r.ok() => {
             #[derive(Deserialize)]
             struct Created {
@@ -147,7 +145,7 @@ async fn acs_send(endpoint: &str, key: &str, sms: &Sms<'_>) -> SendOutcome {
     let Some(headers) = crate::acs::headers(key, &Method::Post, &url, &body) else {
         return SendOutcome::Failed("the SMS provider's access key is not valid base64".into());
     };
-    match send(Method::Post, &url, headers, Some(body), TIMEOUT).await {
+    match send(Method::Post, &url, headers, Some(body), crate::upstream::messaging_timeout_set()).await {
         Ok(r) if r.ok() => {
             let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
             let item = &v["value"][0];

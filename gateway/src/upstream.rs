@@ -76,3 +76,19 @@ fn short(s: &str) -> String {
         s.to_string()
     }
 }
+
+static MESSAGING_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// How long an SMS or email provider gets to answer: 10 s, or the Worker
+/// variable `MESSAGING_TIMEOUT_MS` (tests shorten it to exercise timeouts).
+pub fn messaging_timeout(env: &worker::Env) -> Duration {
+    *MESSAGING_TIMEOUT.get_or_init(|| {
+        let ms = env.var("MESSAGING_TIMEOUT_MS").ok().and_then(|v| v.to_string().parse::<u64>().ok()).filter(|&ms| (100..=30_000).contains(&ms));
+        Duration::from_millis(ms.unwrap_or(10_000))
+    })
+}
+
+/// The timeout set by `messaging_timeout`, for code without the env at hand.
+pub fn messaging_timeout_set() -> Duration {
+    MESSAGING_TIMEOUT.get().copied().unwrap_or(Duration::from_secs(10))
+}

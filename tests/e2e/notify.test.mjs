@@ -21,10 +21,7 @@ before(async () => {
 });
 after(async () => { await ctx?.stop(); });
 
-const runJob = async () => {
-  const r = await fetch(`${ctx.stack.url}/__scheduled?cron=*+*+*+*+*`);
-  assert.equal(r.status, 200, await r.text());
-};
+const runJob = (time) => ctx.runJob(time);
 const texts = async to => (await (await fetch(`${sms.url}/_sms/messages`)).json()).filter(m => m.to === to && m.direction === 'outbound-api');
 const linkIn = body => body.match(/https?:\/\/\S+\/j\/[A-Za-z0-9_-]{12}/)[0];
 
@@ -110,6 +107,56 @@ test('STOP opts the patient out until START', async () => {
 
   const forged = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': 'x' }, body: 'From=%2B1&Body=STOP' });
   assert.equal(forged.status, 403);
+});
+
+test('reminders 24 h and 15 min before the start, once each; none that the confirmation already covers', async () => {
+  await setSms();
+  const patient = DEMO.good2.patients.video2;
+  const mobile = DEMO.good2.contacts.video2.mobile;
+  await runJob();
+  const book = async ms => {
+    const start = new Date(Date.now() + ms);
+    start.setUTCSeconds(0, 0);
+    await post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good2', patient, start: start.toISOString(), minutes: 20 });
+    return start.getTime();
+  };
+  // The texts of one visit are the ones carrying its link.
+  const ofVisit = async link => (await texts(mobile)).filter(m => m.body.includes(link)).map(m => m.body);
+  const before = (await texts(mobile)).length;
+  const start = await book(2 * 86400_000 + 7 * 60_000);
+  await runJob();
+  const [confirmation] = (await texts(mobile)).slice(before);
+  assert.match(confirmation.body, /video visit is on/);
+  const link = linkIn(confirmation.body);
+
+  await runJob(start - 25 * 3600_000);
+  assert.equal((await ofVisit(link)).length, 1, 'nothing before the window opens');
+  await runJob(start - 24 * 3600_000 + 60_000);
+  await runJob(start - 24 * 3600_000 + 120_000);
+  let sent = await ofVisit(link);
+  assert.equal(sent.length, 2, JSON.stringify(sent));
+  assert.match(sent[1], /^Clinic: reminder, video visit /);
+  await runJob(start - 3 * 3600_000);
+  assert.equal((await ofVisit(link)).length, 2, 'one day-before reminder only');
+  await runJob(start - 14 * 60_000);
+  await runJob(start - 13 * 60_000);
+  sent = await ofVisit(link);
+  assert.equal(sent.length, 3, JSON.stringify(sent));
+  assert.match(sent[2], /reminder/);
+  await runJob(start + 60_000);
+  assert.equal((await ofVisit(link)).length, 3, 'nothing once it has started');
+  assert.equal((await new HttpBrowser().get(link)).status, 200, 'the link in the reminders works');
+
+  // Booked two hours ahead: the confirmation covers the day-before reminder.
+  const soon = await book(2 * 3600_000 + 11 * 60_000);
+  const mark = (await texts(mobile)).length;
+  await runJob();
+  const [conf2] = (await texts(mobile)).slice(mark);
+  const link2 = linkIn(conf2.body);
+  await runJob(soon - 90 * 60_000);
+  assert.equal((await ofVisit(link2)).length, 1);
+  await runJob(soon - 10 * 60_000);
+  assert.deepEqual((await ofVisit(link2)).map(b => /reminder/.test(b)), [false, true]);
 });
 
 test('no phone number, name or birth date in storage or logs', () => {

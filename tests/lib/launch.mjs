@@ -72,10 +72,16 @@ export async function eventually(fn, ms = 5000) {
  * that gives tenant "clinic" SMS on base good2 (private_key_jwt, so Backend
  * Services works) with both consents.
  */
-export async function startSmsLaunchStack() {
+export async function startSmsLaunchStack({ vars = {} } = {}) {
   const { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } = await import('../standins/sms.mjs');
   const sms = await startSmsStandIn({ port: 0 });
-  const ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
+  const ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken, ...vars } });
+  // The Cron Trigger at a chosen time (ms): reminders and backoff follow the
+  // run's scheduled time, so tests move time by scheduling, not by sleeping.
+  const runJob = async (time = Date.now()) => {
+    const r = await fetch(`${ctx.stack.url}/cdn-cgi/local/scheduled?cron=*+*+*+*+*&time=${Math.round(time)}`);
+    if (r.status !== 200) throw new Error(`scheduled run: HTTP ${r.status} ${await r.text()}`);
+  };
   const setSms = async (overrides = {}) => {
     const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
     const base = t.body.fhir_bases.find(b => b.department === 'good2');
@@ -90,5 +96,5 @@ export async function startSmsLaunchStack() {
     await ctx.stack.stop();
     await sms.close();
   };
-  return { ...ctx, sms, setSms, stop };
+  return { ...ctx, sms, setSms, runJob, stop };
 }
