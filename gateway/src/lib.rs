@@ -7,12 +7,14 @@
 pub mod api;
 pub mod auth;
 pub mod acs;
+pub mod acs_events;
 pub mod crypto;
 pub mod email;
 pub mod error;
 pub mod http;
 pub mod launch;
 pub mod meeting;
+pub mod numbers;
 pub mod notify;
 pub mod pages;
 pub mod patient;
@@ -30,6 +32,7 @@ use worker::{event, Context, Env, Method, Request, Response};
 
 pub use storage::config::ConfigStoreObject;
 pub use storage::launch_guard::LaunchGuardObject;
+pub use numbers::NumberOrderObject;
 pub use storage::opt_out::OptOutObject;
 pub use visit::VisitObject;
 
@@ -146,6 +149,7 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
         (Method::Get | Method::Post, p) if p.starts_with("/j/") => patient::serve(req, ctx, &p["/j/".len()..]).await,
         (Method::Post, p) if p.starts_with("/webhooks/sms/status/") => sms::status_callback(req, ctx, &p["/webhooks/sms/status/".len()..]).await,
         (Method::Post, p) if p.starts_with("/webhooks/sms/inbound/") => sms::inbound(req, ctx, &p["/webhooks/sms/inbound/".len()..]).await,
+        (Method::Post, p) if p.starts_with("/webhooks/acs/") => acs_events::handle(req, ctx, &p["/webhooks/acs/".len()..]).await,
         (Method::Get | Method::Head, "/admin") => {
             let mut resp = Response::empty()?.with_status(308);
             resp.headers_mut().set("location", "/admin/")?;

@@ -13,11 +13,17 @@ pub struct UpstreamResponse {
     pub content_type: Option<String>,
     pub etag: Option<String>,
     pub body: String,
+    /// Every response header (lower-case names).
+    pub headers: Vec<(String, String)>,
 }
 
 impl UpstreamResponse {
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
     }
 }
 
@@ -47,8 +53,9 @@ pub async fn send(
         let status = resp.status_code();
         let content_type = resp.headers().get("content-type")?;
         let etag = resp.headers().get("etag")?;
+        let headers = resp.headers().entries().collect();
         let body = resp.text().await?;
-        Ok::<_, worker::Error>(UpstreamResponse { status, content_type, etag, body })
+        Ok::<_, worker::Error>(UpstreamResponse { status, content_type, etag, body, headers })
     };
     futures_util::pin_mut!(request);
     match select(request, Delay::from(timeout)).await {

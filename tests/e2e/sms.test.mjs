@@ -115,6 +115,38 @@ test('a provider failure is retried, and a timeout after acceptance is not sent 
   assert.equal((await messages()).length, before + 1, 'found in the provider log, not resent');
 });
 
+test('generate a new number: 202 at once, status survives a reload, the number joins the settings with our inbound webhook', async () => {
+  assert.equal((await setSms()).status, 200);
+  const api = ctx.stack.api;
+  const bad = await api('POST', '/api/v1/tenants/clinic/sms/numbers', { country: 'US', area_code: '81' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.field, 'area_code');
+  const started = await api('POST', '/api/v1/tenants/clinic/sms/numbers', { country: 'US', area_code: '816' });
+  assert.equal(started.status, 202, started.text);
+  assert.equal(started.body.status, 'running');
+  const location = started.headers.get('location');
+  assert.match(location, /^\/api\/v1\/tenants\/clinic\/sms\/numbers\/ord_/);
+  // A "reload": the order is found again by listing, and by its own address.
+  const listed = await api('GET', '/api/v1/tenants/clinic/sms/numbers');
+  assert.ok(listed.body.orders.some(o => o.id === started.body.id));
+  let order;
+  await eventually(async () => {
+    order = (await api('GET', location)).body;
+    assert.equal(order.status, 'succeeded', JSON.stringify(order));
+  }, 20000);
+  assert.match(order.number, /^\+1816/);
+  const tenant = await api('GET', '/api/v1/tenants/clinic');
+  assert.ok(tenant.body.sms.numbers.includes(order.number));
+  const { DEFAULT_ACCOUNT } = await import('../standins/sms.mjs');
+  const auth = `Basic ${Buffer.from(`${DEFAULT_ACCOUNT.accountSid}:${DEFAULT_ACCOUNT.authToken}`).toString('base64')}`;
+  const owned = await (await fetch(`${sms.url}/2010-04-01/Accounts/${DEFAULT_ACCOUNT.accountSid}/IncomingPhoneNumbers.json?PhoneNumber=${encodeURIComponent(order.number)}`, { headers: { authorization: auth } })).json();
+  assert.equal(owned.incoming_phone_numbers[0].sms_url, `${ctx.stack.url}/webhooks/sms/inbound/clinic`);
+  const audit = await api('GET', '/api/v1/tenants/clinic/audit');
+  assert.ok(audit.body.entries.some(e => e.action === 'sms.number_added'), 'the addition is in the audit log');
+  const hooks = await api('GET', '/api/v1/tenants/clinic/sms/webhooks');
+  assert.match(hooks.body.acs_event_grid_url, /\/webhooks\/acs\/clinic\?code=[0-9a-f]{32}$/);
+});
+
 test('no phone number, name or birth date in storage or logs', () => {
   assertNoPatientData(ctx.stack);
 });

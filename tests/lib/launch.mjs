@@ -74,7 +74,7 @@ export async function eventually(fn, ms = 5000) {
  */
 export async function startSmsLaunchStack({ vars = {} } = {}) {
   const { startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER } = await import('../standins/sms.mjs');
-  const sms = await startSmsStandIn({ port: 0 });
+  const sms = await startSmsStandIn({ port: 0, purchaseDelayMs: 1500 });
   const ctx = await startLaunchStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken, ...vars } });
   // The Cron Trigger at a chosen time (ms): reminders and backoff follow the
   // run's scheduled time, so tests move time by scheduling, not by sleeping.

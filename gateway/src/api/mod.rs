@@ -34,6 +34,10 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Get, ["tenants", id, "audit"]) => tenants::audit(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "sms"]) => tenants::put_sms(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "email"]) => tenants::put_email(r, ctx, &who, id).await,
+        (Method::Post, ["tenants", id, "sms", "numbers"]) => tenants::order_number(r, ctx, &who, id).await,
+        (Method::Get, ["tenants", id, "sms", "numbers"]) => tenants::numbers(ctx, &who, id).await,
+        (Method::Get, ["tenants", id, "sms", "numbers", order]) => tenants::number_order(ctx, &who, id, order).await,
+        (Method::Get, ["tenants", id, "sms", "webhooks"]) => tenants::sms_webhooks(ctx, &who, id).await,
         (Method::Post, ["tenants", id, "fhir-bases"]) => fhir_bases::add(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
         (Method::Delete, ["tenants", id, "fhir-bases", base]) => fhir_bases::remove(r, ctx, &who, id, base).await,
@@ -55,6 +59,8 @@ fn route_exists(s: &[&str]) -> bool {
             | ["tenants", _]
             | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email"]
             | ["tenants", _, "fhir-bases", _]
+            | ["tenants", _, "sms", "numbers" | "webhooks"]
+            | ["tenants", _, "sms", "numbers", _]
             | ["fhir-bases", "validate"]
     )
 }

@@ -185,3 +185,37 @@ pub async fn put_email(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) 
     let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "email.update").await?;
     tenant_response(200, &saved)
 }
+
+/// `POST …/sms/numbers`: "Generate a new phone number" (202 + Location).
+pub async fn order_number(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let tenant = load(ctx, who, id).await?;
+    let request: crate::numbers::OrderRequest = read_json(req).await?;
+    crate::numbers::start(ctx, &tenant, request, &who.subject).await
+}
+
+/// `GET …/sms/numbers`: the tenant's numbers and its orders, running or done.
+pub async fn numbers(ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let tenant = load(ctx, who, id).await?;
+    let orders = crate::numbers::list(ctx, &tenant.id).await?;
+    let numbers = tenant.sms.map(|s| s.numbers).unwrap_or_default();
+    json(200, &serde_json::json!({ "numbers": numbers, "orders": orders }))
+}
+
+/// `GET …/sms/numbers/{order}`: one order's status.
+pub async fn number_order(ctx: &Ctx, who: &Principal, id: &str, order_id: &str) -> Result<Response> {
+    let tenant = load(ctx, who, id).await?;
+    let order = crate::numbers::list(ctx, &tenant.id).await?.into_iter().find(|o| o.id == order_id).ok_or_else(|| Error::not_found("This number order"))?;
+    json(200, &order)
+}
+
+/// `GET …/sms/webhooks`: the addresses to enter at the SMS provider.
+pub async fn sms_webhooks(ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    let tenant = load(ctx, who, id).await?;
+    json(
+        200,
+        &serde_json::json!({
+            "twilio_inbound_sms_url": format!("{}/webhooks/sms/inbound/{}", ctx.origin, tenant.id),
+            "acs_event_grid_url": crate::acs_events::webhook_url(ctx, &tenant.id)?,
+        }),
+    )
+}
