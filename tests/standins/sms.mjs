@@ -48,12 +48,13 @@
 
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { request as httpRequest, STATUS_CODES } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { performance } from 'node:perf_hooks';
+import { STATUS_CODES } from 'node:http';
 import { parseArgs } from 'node:util';
 
+import { describeFailures, drawFailure, hang, noFailures, parseFailures } from './lib/failures.mjs';
 import { escapeHtml, html, noContent, send, wait } from './lib/http.mjs';
+import { TooLarge, epochMs, httpOut, isWebUrl, readBody as readBodyUpTo, readJsonObject } from './lib/io.mjs';
+import { linkify } from './lib/outbox.mjs';
 import { hookPaths, logRequest, matchRoute } from './lib/routing.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
@@ -77,8 +78,6 @@ const SENT_AFTER_MS = 25;
 const DELIVERED_AFTER_MS = 50;
 /** Twilio gives webhooks 15 s. */
 const WEBHOOK_TIMEOUT_MS = 15_000;
-/** How long an injected timeout holds the request open (unless close() comes first). */
-const HANG_MS = 30_000;
 const MAX_BODY_CHARS = 1600;
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -157,9 +156,6 @@ const newSid = (prefix) => `${prefix}${hex32()}`;
 const rfc2822 = (ms) => new Date(ms).toUTCString().replace(/GMT$/, '+0000');
 /** Twilio's timestamps have whole seconds. */
 const nowSecondMs = () => Math.floor(Date.now() / 1000) * 1000;
-/** Epoch milliseconds with sub-millisecond precision (for the request log), on the wall clock's scale. */
-const CLOCK_ORIGIN_MS = Date.now() - performance.now();
-const epochMs = () => Math.round((CLOCK_ORIGIN_MS + performance.now()) * 1000) / 1000;
 const accountBase = (accountSid) => `/${API_VERSION}/Accounts/${accountSid}`;
 /** "(415) 555-0123" for US numbers, the number itself otherwise. */
 const friendlyName = (e164) => {
@@ -167,18 +163,6 @@ const friendlyName = (e164) => {
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
 };
 const countryOf = (e164) => (e164.startsWith('+1') ? 'US' : '');
-
-/** Seeded PRNG (mulberry32): repeatable probabilistic failures. */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A phone number as Twilio would take it: E.164, or a US national number (10 digits, or 1 + 10). */
 function normalizeNumber(raw) {
@@ -227,30 +211,9 @@ class ReplyError extends Error {
 // Reading bodies
 // ---------------------------------------------------------------------------------------------
 
-class TooLarge extends Error {}
+const readForm = async (req) => new URLSearchParams(await readBodyUpTo(req, MAX_BODY_BYTES));
 
-async function readBody(req) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-  }
-  if (size > MAX_BODY_BYTES) throw new TooLarge('request body too large');
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-const readForm = async (req) => new URLSearchParams(await readBody(req));
-
-async function readHookJson(ctx) {
-  try {
-    const value = JSON.parse(await readBody(ctx.req));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
-  } catch (err) {
-    if (err instanceof TooLarge) throw err;
-    return undefined;
-  }
-}
+const readHookJson = (ctx) => readJsonObject(ctx.req, MAX_BODY_BYTES);
 
 // ---------------------------------------------------------------------------------------------
 // Accounts and authentication
@@ -383,21 +346,12 @@ function availablePhoneNumbers(ctx) {
   });
 }
 
-function validWebhookUrl(value) {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
 /** Number settings shared by purchase and update: SmsUrl, SmsMethod, StatusCallback, FriendlyName. */
 function numberSettings(form) {
   const settings = {};
   if (form.has('SmsUrl')) {
     const smsUrl = form.get('SmsUrl');
-    if (smsUrl !== '' && !validWebhookUrl(smsUrl)) throw new ReplyError(twilioError(400, 21502, `SmsUrl is not valid: ${smsUrl}`));
+    if (smsUrl !== '' && !isWebUrl(smsUrl)) throw new ReplyError(twilioError(400, 21502, `SmsUrl is not valid: ${smsUrl}`));
     settings.smsUrl = smsUrl;
   }
   if (form.has('SmsMethod')) {
@@ -407,7 +361,7 @@ function numberSettings(form) {
   }
   if (form.has('StatusCallback')) {
     const cb = form.get('StatusCallback');
-    if (cb !== '' && !validWebhookUrl(cb)) throw new ReplyError(twilioError(400, 21609, `StatusCallback is not valid: ${cb}`));
+    if (cb !== '' && !isWebUrl(cb)) throw new ReplyError(twilioError(400, 21609, `StatusCallback is not valid: ${cb}`));
     settings.statusCallback = cb;
   }
   if (form.has('FriendlyName')) settings.friendlyName = form.get('FriendlyName');
@@ -663,35 +617,18 @@ function checkMessageForm(state, account, form) {
   if ([...body].length > MAX_BODY_CHARS) fail(21617, 'The concatenated message body exceeds the 1600 character limit.');
 
   const callback = form.get('StatusCallback') ?? '';
-  if (callback !== '' && !validWebhookUrl(callback)) fail(21609, `The StatusCallback URL ${callback} is not a valid URL.`);
+  if (callback !== '' && !isWebUrl(callback)) fail(21609, `The StatusCallback URL ${callback} is not a valid URL.`);
 
   if (MAGIC_TO[to]) fail(...MAGIC_TO[to]);
   if (state.optOuts.has(optOutKey(account.sid, sender, to))) fail(21610, 'Attempt to send to unsubscribed recipient');
   return { to, from, sender, body, messagingServiceSid, statusCallback: callback };
 }
 
-/** The injected failure for this Messages POST, if any ('timeout', 500, …), consuming it. */
-function drawFailure(state) {
-  const f = state.failures;
-  if (f.count > 0) {
-    f.count -= 1;
-    return f.status;
-  }
-  if (f.rate > 0 && f.rng() < f.rate) return f.status;
-  return null;
-}
-
-async function hang(ctx) {
-  await wait(HANG_MS, ctx.signal).catch(() => {});
-  ctx.res.destroy();
-  return null; // no reply
-}
-
 async function sendMessage(ctx) {
   const account = authenticate(ctx);
   const form = await readForm(ctx.req);
-  const failure = drawFailure(ctx.state);
-  if (failure === 'timeout') return hang(ctx);
+  const failure = drawFailure(ctx.state.failures);
+  if (failure === 'timeout') return hang(ctx.signal, ctx.res);
   if (typeof failure === 'number') {
     const message = failure === 429 ? 'Too Many Requests' : (STATUS_CODES[failure] ?? 'Error');
     return twilioError(failure, 20000 + failure, message, failure === 429 || failure === 503 ? { 'retry-after': '1' } : {});
@@ -712,7 +649,7 @@ async function sendMessage(ctx) {
   if (viaService) record.assignFrom = input.sender;
   const reply = json(201, { ...record.resource });
   runLifecycle(ctx.state, record);
-  if (failure === 'timeout_after_accept') return hang(ctx);
+  if (failure === 'timeout_after_accept') return hang(ctx.signal, ctx.res);
   return reply;
 }
 
@@ -766,23 +703,6 @@ function getMessage(ctx) {
 // Outgoing webhooks (status callbacks, inbound messages)
 // ---------------------------------------------------------------------------------------------
 
-/** One HTTP request out (Connection: close). Resolves {status, headers, body}. */
-function httpOut(url, { method, headers, body }, signal) {
-  return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(target, { method, headers, agent: false, signal, timeout: WEBHOOK_TIMEOUT_MS }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS} ms`), { code: 'TIMEOUT' })));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /**
  * Send a Twilio webhook: form POST (or GET with the parameters in the query), signed with
  * X-Twilio-Signature, and log it in state.callbacks. Resolves the answer or throws.
@@ -810,7 +730,7 @@ async function deliverWebhook(state, { kind, method, url, params, authToken }) {
   const body = method === 'GET' ? undefined : form.toString();
   if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded; charset=utf-8';
   try {
-    const answer = await httpOut(target, { method, headers, body }, state.closing.signal);
+    const answer = await httpOut(target, { method, headers, body, timeoutMs: WEBHOOK_TIMEOUT_MS }, state.closing.signal);
     entry.status = answer.status;
     return answer;
   } catch (err) {
@@ -974,20 +894,13 @@ async function accountsHook(ctx) {
   });
 }
 
-const FAIL_STATUSES = ['timeout_after_accept', 'timeout', 'undelivered'];
-
 async function failHook(ctx) {
   const body = await readHookJson(ctx);
   if (!body) return hookError(400, 'body must be a JSON object {count?, rate?, seed?, status?}');
-  const { count = 0, rate = 0, status = 500, seed = randomBytes(4).readUInt32LE(0) } = body;
-  if (!Number.isInteger(count) || count < 0) return hookError(400, 'count must be a non-negative integer');
-  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return hookError(400, 'rate must be a number 0..1');
-  if (!Number.isInteger(seed)) return hookError(400, 'seed must be an integer');
-  if (!FAIL_STATUSES.includes(status) && !(Number.isInteger(status) && status >= 400 && status <= 599)) {
-    return hookError(400, `status must be an integer 400..599 or one of ${FAIL_STATUSES.join(', ')}`);
-  }
-  ctx.state.failures = { count, rate, status, seed, rng: mulberry32(seed) };
-  return hookJson(200, { count, rate, status, seed });
+  const { failures, error } = parseFailures(body);
+  if (error) return hookError(400, error);
+  ctx.state.failures = failures;
+  return hookJson(200, describeFailures(failures));
 }
 
 function clearMessages(ctx) {
@@ -1005,19 +918,6 @@ function optOutList(ctx) {
 // ---------------------------------------------------------------------------------------------
 // Outbox page
 // ---------------------------------------------------------------------------------------------
-
-/** Escape `text`, turning http(s) links into anchors (trailing punctuation stays outside). */
-function linkify(text) {
-  let out = '';
-  let last = 0;
-  for (const m of text.matchAll(/https?:\/\/[^\s<>"']+/g)) {
-    const link = m[0].replace(/[.,;:!?)\]}]+$/, '');
-    out += escapeHtml(text.slice(last, m.index));
-    out += `<a href="${escapeHtml(link)}">${escapeHtml(link)}</a>`;
-    last = m.index + link.length;
-  }
-  return out + escapeHtml(text.slice(last));
-}
 
 function outboxPage(ctx) {
   const records = [...ctx.state.messages.values()].sort((a, b) => b.createdMs - a.createdMs || b.seq - a.seq);
@@ -1171,7 +1071,7 @@ export async function startSmsStandIn({
     messages: new Map(), // MessageSid → record (see createMessage)
     optOuts: new Set(), // optOutKey(account, owned number, recipient)
     seq: 0,
-    failures: { count: 0, rate: 0, status: 500, seed: 0, rng: mulberry32(0) },
+    failures: noFailures(),
     closing, // aborted by close(): stops deliveries, purchases and webhooks in flight
   };
   registerAccount(state, accountSid, authToken);
