@@ -6,7 +6,7 @@ import { DEFAULT_APP } from '../tests/standins/video.mjs';
 import { DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../tests/standins/sms.mjs';
 import { waitForHealth, apiClient } from '../tests/lib/harness.mjs';
 
-const [gateway, sandbox, video, smsUrl, token] = process.argv.slice(2);
+const [gateway, sandbox, video, smsUrl, token, sendgridUrl, acsUrl] = process.argv.slice(2);
 await waitForHealth(gateway, 120_000);
 const api = apiClient(gateway, token);
 
@@ -57,6 +57,13 @@ if (!tenant.body.sms) {
   }, { 'if-match': tenant.headers.get('etag') });
   if (tenant.status !== 200) throw new Error(`setting up demo SMS failed: ${JSON.stringify(tenant.body)}`);
 }
+if (!tenant.body.email) {
+  tenant = await api('PUT', '/api/v1/tenants/demo/email', {
+    enabled: true, consent_send_on_behalf: true, consent_attendees: true, from_name: 'Demo Health',
+    provider: { kind: 'send_grid', api_base: sendgridUrl, api_key_ref: 'SENDGRID_API_KEY', from_email: 'visits@demo-health.example' },
+  }, { 'if-match': tenant.headers.get('etag') });
+  if (tenant.status !== 200) throw new Error(`setting up demo email failed: ${JSON.stringify(tenant.body)}`);
+}
 const link = await api('POST', '/api/v1/login-links', { subject: 'dev-admin', role: 'platform_admin' });
 
 console.log(`
@@ -67,6 +74,8 @@ Visitgate is running.
                  FHIR base of the demo tenant: ${base}
   video stand-in ${video}            (Microsoft Graph / Teams meetings)
   SMS stand-in   ${smsUrl}            (Twilio; its outbox shows the texts patients get)
+  email stand-in ${sendgridUrl}            (SendGrid; its outbox shows the emails patients get)
+  ACS stand-in   ${acsUrl}            (Azure Communication Services SMS + Email, for the second provider)
   API token      .dev/admin-token      (platform admin; send as "Authorization: Bearer …")
 
 One-time admin sign-in link (valid 10 minutes):

@@ -32,7 +32,11 @@ setsid node tests/standins/ehr-sandbox.mjs --port 8790 --gateway http://127.0.0.
 pids+=($!)
 setsid node tests/standins/video.mjs --port 8792 &
 pids+=($!)
-setsid node tests/standins/sms.mjs --port 8791 &
+setsid node tests/standins/sms.mjs --port 8791 --purchase-delay-ms 20000 &
+pids+=($!)
+setsid node tests/standins/acs.mjs --port 8793 --purchase-delay-ms 20000 &
+pids+=($!)
+setsid node tests/standins/sendgrid.mjs --port 8794 &
 pids+=($!)
 VISITGATE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port 8787 --persist-to .dev/state \
   --show-interactive-dev-session=false --log-level warn --test-scheduled &
@@ -41,5 +45,5 @@ pids+=($!)
 setsid bash -c 'while sleep 30; do curl -s -o /dev/null "http://127.0.0.1:8787/__scheduled?cron=*+*+*+*+*"; done' &
 pids+=($!)
 
-node scripts/dev-seed.mjs http://127.0.0.1:8787 http://127.0.0.1:8790 http://127.0.0.1:8792 http://127.0.0.1:8791 "$(cat .dev/admin-token)"
+node scripts/dev-seed.mjs http://127.0.0.1:8787 http://127.0.0.1:8790 http://127.0.0.1:8792 http://127.0.0.1:8791 "$(cat .dev/admin-token)" http://127.0.0.1:8794 http://127.0.0.1:8793
 wait -n "${pids[@]}"
