@@ -162,16 +162,22 @@ pub const LOBBY_JS: &str = r#"(() => {
   });
   const lobby = document.getElementById('lobby');
   const show = view => {
-    if (view.state === 'admitted' && view.url) { lobby.textContent = words.admitted; location.assign(view.url); return true; }
+    if (view.state === 'admitted' && view.url) { waiting = false; lobby.textContent = words.admitted; location.assign(view.url); return true; }
     if (view.state === 'waiting') lobby.textContent = words.waiting;
     return false;
   };
   let polling = null;
   const poll = () => { if (!polling) polling = setInterval(() => fetch(base + '/status').then(r => r.json()).then(show).catch(() => {}), 3000); };
+  let waiting = false;
+  // Closing the page while waiting tells the clinician the patient has gone.
+  addEventListener('pagehide', () => {
+    if (waiting) navigator.sendBeacon(base + '/event', new Blob([JSON.stringify({kind: 'patient_left'})], {type: 'application/json'}));
+  });
   document.getElementById('join').addEventListener('click', async () => {
     document.getElementById('join').disabled = true;
     const view = await (await post('/arrive')).json();
     if (show(view)) return;
+    waiting = true;
     try {
       const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + base + '/live');
       ws.onmessage = m => show(JSON.parse(m.data));

@@ -82,6 +82,31 @@ test('with the page skipped, a provider launch lets the waiting patient through'
   }
 });
 
+test('a patient who closes the page leaves the lobby and is not let in until back; the clinician can end the visit', async () => {
+  const { link, provider } = await patientLink('good4', DEMO.good4.appointments.video2);
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole('button', { name: 'Join the appointment' }).click();
+  await page.getByText(/You are in the waiting room/).waitFor();
+  await page.close({ runBeforeUnload: true }); // pagehide → beacon
+  const view = async () => (await (await fetch(`${link}/status`)).json()).state;
+  await eventually(async () => assert.equal(await view(), 'not_arrived'));
+  await provider.browser.get(`${provider.url}/join`);
+  assert.equal(await view(), 'not_arrived', 'nobody is let in who is not there');
+  const back = await (await fetch(`${link}/arrive`, { method: 'POST' })).json();
+  assert.equal(back.state, 'admitted', 'back in the lobby with the clinician there: let through');
+  await context.close();
+
+  const end = await fetch(`${provider.url}/end`, { method: 'POST', redirect: 'manual', headers: { cookie: provider.browser.cookieHeader(provider.url), origin: ctx.stack.url } });
+  assert.equal(end.status, 303);
+  const forged = await fetch(`${provider.url}/end`, { method: 'POST', redirect: 'manual', headers: { cookie: provider.browser.cookieHeader(provider.url), origin: 'https://evil.example' } });
+  assert.equal(forged.status, 403);
+  const kinds = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text).events.map(e => e.kind);
+  assert.deepEqual(kinds.filter(k => ['patient_lobby_arrival', 'patient_left', 'provider_joined', 'patient_admitted', 'visit_ended'].includes(k)),
+    ['patient_lobby_arrival', 'patient_left', 'provider_joined', 'patient_lobby_arrival', 'patient_admitted', 'visit_ended']);
+});
+
 test('denied camera permission shows the help text', async () => {
   const { link } = await patientLink('good4', DEMO.good4.appointments.video1);
   const denied = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: FLAGS });

@@ -72,6 +72,10 @@ impl Status {
         self.events.iter().any(|e| kinds.contains(&e.kind.as_str()))
     }
 
+    fn waiting(&self) -> bool {
+        patient_waiting(&self.events)
+    }
+
     /// What the patient's page may know: where they are, and the patient
     /// join link once admitted. Never the provider's link or any EHR id.
     pub fn patient_view(&self) -> PatientView {
@@ -79,7 +83,7 @@ impl Status {
         PatientView {
             state: if admitted {
                 "admitted"
-            } else if self.has(&["patient_lobby_arrival"]) {
+            } else if self.waiting() {
                 "waiting"
             } else {
                 "not_arrived"
@@ -98,7 +102,12 @@ pub struct PatientView {
 }
 
 /// Kinds of events the patient's page may record.
-pub const PATIENT_EVENTS: [&str; 3] = ["patient_link_opened", "device_check_passed", "device_check_failed"];
+pub const PATIENT_EVENTS: [&str; 4] = ["patient_link_opened", "device_check_passed", "device_check_failed", "patient_left"];
+
+/// In the lobby now: arrived, and not left since (a patient may leave and come back).
+fn patient_waiting(events: &[Event]) -> bool {
+    events.iter().rev().find(|e| e.kind == "patient_lobby_arrival" || e.kind == "patient_left").is_some_and(|e| e.kind == "patient_lobby_arrival")
+}
 /// The clinician is in the meeting: pressed Join, or was sent straight in.
 const PROVIDER_PRESENT: [&str; 1] = ["provider_joined"];
 
@@ -356,7 +365,7 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
         return Err(Error::not_found("This visit"));
     }
     let pass = pass(&req, ctx, visit_ref)?;
-    if req.method() == Method::Post && sub != "send-link" {
+    if req.method() == Method::Post && sub != "send-link" && sub != "end" {
         return Err(Error::new(405, "method_not_allowed", "This page can only be read."));
     }
     let stub = stub(&ctx.env, visit_ref)?;
@@ -376,6 +385,16 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
                 return Err(Error::new(403, "csrf_origin", "This request came from another site and was refused."));
             }
             send_link(req, ctx, &pass).await?;
+            redirect(&format!("/visit/{visit_ref}"), None)
+        }
+        "end" if req.method() == Method::Post => {
+            if req.headers().get("origin")?.is_some_and(|o| o != ctx.origin) {
+                return Err(Error::new(403, "csrf_origin", "This request came from another site and was refused."));
+            }
+            let status: Status = call(&stub, &Command::Status).await?;
+            if !status.has(&["visit_ended"]) {
+                record(&ctx.env, visit_ref, Event::new("visit_ended", Some(&pass.ehr_user_id), None)).await?;
+            }
             redirect(&format!("/visit/{visit_ref}"), None)
         }
         "join" => {
@@ -465,6 +484,7 @@ fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
     let body = format!(
         "<p>Appointment <time id=\"when\" datetime=\"{w}\">{w}</time> · status <strong>{s}</strong></p>{join}{link}\
          <form method=\"post\" action=\"/visit/{r}/send-link\"><input type=\"hidden\" name=\"nonce\" value=\"{nonce}\"><button type=\"submit\">Send link to patient</button> <span class=\"code\">by text message, to the mobile number in the EHR</span></form>\
+         <form method=\"post\" action=\"/visit/{r}/end\"><button type=\"submit\" class=\"secondary\">End visit</button> <span class=\"code\">when you are done: marks the visit finished for the reports</span></form>\
          <h2>Live status</h2><ul id=\"events\" aria-live=\"polite\" data-visit=\"{r}\">{events}</ul>\
          <script src=\"/visit/live.js\" defer></script>",
         w = escape(&when),
@@ -494,6 +514,8 @@ fn event_item(e: &Event) -> String {
         "sms_skipped" => format!("No text sent: {}", e.detail.clone().unwrap_or_default()),
         "sms_undelivered" => format!("The text did not reach the patient's phone ({})", e.detail.clone().unwrap_or_default()),
         "email_sent" => "Link sent to the patient by email".to_string(),
+        "patient_left" => "Patient left the lobby".to_string(),
+        "visit_ended" => "Visit ended by the clinician".to_string(),
         "email_failed" => format!("The email to the patient failed ({})", e.detail.clone().unwrap_or_default()),
         other => other.replace('_', " "),
     };
@@ -514,7 +536,7 @@ pub const LIVE_JS: &str = r#"(() => {
     patient_lobby_arrival: 'Patient is waiting in the lobby', patient_admitted: 'Patient let into the meeting',
     sms_sent: 'Link sent to the patient by text', sms_failed: 'The text to the patient failed (' + (e.detail || '') + ')',
     sms_delivered: "The text reached the patient's phone", sms_undelivered: "The text did not reach the patient's phone (" + (e.detail || '') + ')',
-    email_sent: 'Link sent to the patient by email', email_failed: 'The email to the patient failed (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
+    email_sent: 'Link sent to the patient by email', patient_left: 'Patient left the lobby', visit_ended: 'Visit ended by the clinician', email_failed: 'The email to the patient failed (' + (e.detail || '') + ')'})[e.kind] || e.kind.replace(/_/g, ' ');
   const fmt = iso => { const d = new Date(iso); return isNaN(d) ? iso : d.toLocaleString(); };
   const render = s => {
     list.replaceChildren(...s.events.slice().reverse().map(e => {
@@ -556,7 +578,7 @@ impl VisitObject {
         let mut events: Vec<Event> = storage.get("events").await?.unwrap_or_default();
         events.push(event);
         let has = |kinds: &[&str], events: &[Event]| events.iter().any(|e| kinds.contains(&e.kind.as_str()));
-        if has(&["patient_lobby_arrival"], &events) && has(&PROVIDER_PRESENT, &events) && !has(&["patient_admitted"], &events) {
+        if patient_waiting(&events) && has(&PROVIDER_PRESENT, &events) && !has(&["patient_admitted"], &events) {
             events.push(Event::new("patient_admitted", None, None));
         }
         storage.put("events", &events).await?;
@@ -646,7 +668,7 @@ impl VisitObject {
             }
             Command::PatientArrive => {
                 let status = self.status().await?;
-                if !status.has(&["patient_lobby_arrival"]) {
+                if !status.waiting() && !status.has(&["patient_admitted"]) {
                     self.push(Event::new("patient_lobby_arrival", None, None)).await?;
                 }
                 Ok(serde_json::to_value(self.status().await?.patient_view())?)
