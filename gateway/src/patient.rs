@@ -67,7 +67,10 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
         return Ok(problem(404, lang, t.not_found_title, t.not_found, "link_not_found"));
     };
     if link.revoked || link.expires_at <= crate::now_secs() {
-        let phone = link.clinic_phone.as_ref().map(|p| format!("<p>{} <a href=\"tel:{p}\">{p}</a></p>", escape(t.call_clinic), p = escape(p))).unwrap_or_default();
+        // The clinic's current phone (it may have changed since the link was made).
+        let tenant: Option<shared::tenant::Tenant> = kv::store(&ctx.env)?.get(&kv_keys::tenant(&link.tenant_id)).json().await.map_err(worker::Error::from)?;
+        let clinic_phone = link.clinic_phone.clone().or_else(|| tenant.and_then(|t| t.sms).and_then(|s| s.clinic_phone));
+        let phone = clinic_phone.as_ref().map(|p| format!("<p>{} <a href=\"tel:{p}\">{p}</a></p>", escape(t.call_clinic), p = escape(p))).unwrap_or_default();
         return Ok(page(410, lang, t.expired_title, &format!("<p>{}</p>{phone}<p class=\"code\">Code: <code>link_expired</code></p>", escape(t.expired))));
     }
     let env = &ctx.env;

@@ -207,6 +207,9 @@ pub struct SmsSettings {
     /// IANA time zone the texts give appointment times in.
     #[serde(default = "utc")]
     pub time_zone: String,
+    /// The clinic's phone, shown to a patient whose link has expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinic_phone: Option<String>,
 }
 
 pub(crate) fn utc() -> String {
@@ -258,6 +261,12 @@ impl SmsSettings {
         for n in &self.numbers {
             if !is_e164(n) {
                 out.push(("numbers".into(), format!("{n} is not an international number like +15551234567.")));
+            }
+        }
+        if let Some(p) = &self.clinic_phone {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
+            if !(6..=15).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+                out.push(("clinic_phone".into(), "Give the clinic's phone as digits, e.g. +1 816 555 0100.".into()));
             }
         }
         for (base, number) in &self.base_numbers {

@@ -26,7 +26,7 @@ const texts = async to => (await (await fetch(`${sms.url}/_sms/messages`)).json(
 const linkIn = body => body.match(/https?:\/\/\S+\/j\/[A-Za-z0-9_-]{12}/)[0];
 
 test('booked → one confirmation; moved → new text, new link, old link revoked; cancelled → cancellation', async () => {
-  await setSms();
+  await setSms({ clinic_phone: '+1 816 555 0100' });
   await runJob(); // texts for what was already booked; not the subject here
   const patient = DEMO.good2.patients.video1;
   const mobile = DEMO.good2.contacts.video1.mobile;
@@ -62,7 +62,9 @@ test('booked → one confirmation; moved → new text, new link, old link revoke
   sent = (await texts(mobile)).slice(before);
   assert.equal(sent.length, 3);
   assert.match(sent[2].body, /was cancelled/);
-  assert.equal((await new HttpBrowser().get(second)).status, 410, 'a cancelled visit has no working link');
+  const gone = await new HttpBrowser().get(second);
+  assert.equal(gone.status, 410, 'a cancelled visit has no working link');
+  assert.match(gone.text, /href="tel:\+1 816 555 0100"/, 'the expired page gives the clinic\'s phone');
 });
 
 test('without both consents nothing is sent', async () => {

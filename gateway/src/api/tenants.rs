@@ -145,9 +145,9 @@ pub async fn audit(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> R
 
 /// Top-level fields `PUT …/sms` accepts; the stored settings tolerate more
 /// (newer versions), the API does not (a typo must not pass silently).
-const SMS_FIELDS: [&str; 9] = [
+const SMS_FIELDS: [&str; 10] = [
     "consent_send_on_behalf", "consent_attendees", "provider", "numbers", "base_numbers",
-    "reminder_offsets_minutes", "templates", "clinic_name", "time_zone",
+    "reminder_offsets_minutes", "templates", "clinic_name", "time_zone", "clinic_phone",
 ];
 
 pub async fn put_sms(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
