@@ -69,7 +69,7 @@ import { parseArgs } from 'node:util';
 import { describeFailures, drawFailure, hang, noFailures, parseFailures } from './lib/failures.mjs';
 import { escapeHtml, noContent, send, wait } from './lib/http.mjs';
 import { TooLarge, epochMs, httpOut, isWebUrl, parseJsonObject, readBytes, readJsonObject } from './lib/io.mjs';
-import { emailArticle, linkify, outboxPage } from './lib/outbox.mjs';
+import { emailArticle, outboxPage, textsTable } from './lib/outbox.mjs';
 import { hookPaths, logRequest, matchRoute } from './lib/routing.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
 import { segments } from './sms.mjs';
@@ -143,7 +143,7 @@ export function signAcsRequest({ method = 'GET', url, body, accessKey = DEV_ACS_
 }
 
 // ---------------------------------------------------------------------------------------------
-// Replies
+// Answers and errors
 // ---------------------------------------------------------------------------------------------
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -761,10 +761,9 @@ const clear = (key) => (ctx) => {
 
 function outbox(ctx) {
   const { state } = ctx;
-  const texts = [...state.messages].reverse().map((m) =>
-    `<tr data-message-id="${escapeHtml(m.messageId)}"><td>${escapeHtml(m.at.slice(0, 19).replace('T', ' '))}</td>`
-    + `<td>${escapeHtml(m.direction)}</td><td>${escapeHtml(m.to)}</td><td>${escapeHtml(m.from)}</td>`
-    + `<td>${escapeHtml(m.deliveryStatus ?? 'Sending')}</td><td class="body">${linkify(m.message)}</td></tr>`).join('\n');
+  const texts = [...state.messages].reverse().map((m) => ({
+    id: m.messageId, at: m.at, direction: m.direction, to: m.to, from: m.from, status: m.deliveryStatus ?? 'Sending', text: m.message,
+  }));
   const emails = [...state.emails.values()].reverse().map((r) => emailArticle({
     id: r.id, at: r.at, from: r.senderAddress, to: r.to, cc: r.cc, subject: r.subject, status: emailStatus(r), text: r.plainText, html: r.html,
   })).join('\n');
@@ -776,12 +775,7 @@ function outbox(ctx) {
 <code>${escapeHtml(ctx.origin)}</code> (instead of <code>https://&lt;resource&gt;.communication.azure.com</code>); as JSON:
 <a href="/_acs/messages">/_acs/messages</a>, <a href="/_acs/emails">/_acs/emails</a>.</p>`,
     sections: [
-      `<table id="messages">
-<caption>Texts, newest first (${state.messages.length})</caption>
-<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Direction</th><th scope="col">To</th><th scope="col">From</th><th scope="col">Status</th><th scope="col">Text</th></tr></thead>
-<tbody>
-${texts || '<tr><td colspan="6">No texts yet.</td></tr>'}
-</tbody></table>`,
+      textsTable({ caption: `Texts, newest first (${texts.length})`, idName: 'message-id', texts }),
       `<section id="emails"><h2>Emails, newest first (${state.emails.size})</h2>\n${emails || '<p>No emails yet.</p>'}</section>`,
       `<section id="numbers"><h2>Phone numbers of the resource</h2><ul>${numbers}</ul></section>`,
       `<section id="subscriptions"><h2>Event Grid webhooks</h2>${hooks ? `<ul>${hooks}</ul>` : '<p>None.</p>'}</section>`,
@@ -902,15 +896,8 @@ export async function startAcsStandIn({
     host,
     onRequest: (req, res, { origin, signal }) => handle(req, res, { origin, signal, options, state }),
   });
-  let closed;
-  const close = () => {
-    closed ??= (async () => {
-      closing.abort(new Error('server closing'));
-      await server.close();
-    })();
-    return closed;
-  };
-  return { url: server.url, close };
+  // Both steps are idempotent, so close() may be called again.
+  return { url: server.url, close: () => { closing.abort(new Error('server closing')); return server.close(); } };
 }
 
 // ---------------------------------------------------------------------------------------------

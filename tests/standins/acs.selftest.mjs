@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import {
   startAcsStandIn, signAcsRequest, acsStringToSign, DEV_ACS_ACCESS_KEY, PREOWNED_NUMBER, EVENT_TOPIC,
 } from './acs.mjs';
-import { startCli } from './lib/testing.mjs';
+import { fetchJson, startCli, until } from './lib/testing.mjs';
 
 let acs;
 before(async () => { acs = await startAcsStandIn({ port: 0 }); });
@@ -31,29 +31,14 @@ const parse = (text) => { try { return JSON.parse(text); } catch { return undefi
  * A signed request to the stand-in. `body` (an object) is sent as JSON; `sign` may override any of
  * signAcsRequest's inputs (to produce a bad signature); `headers` are added after signing.
  */
-async function call(method, path, { body, origin = acs.url, sign = {}, headers = {}, signal } = {}) {
+function call(method, path, { body, origin = acs.url, sign = {}, headers = {}, signal } = {}) {
   const text = body === undefined ? undefined : JSON.stringify(body);
   const url = `${origin}${path}`;
   const signed = signAcsRequest({ method, url, body: text, accessKey: DEV_ACS_ACCESS_KEY, ...sign });
-  const res = await fetch(url, {
-    method,
-    headers: { ...signed, ...(text === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: text,
-    signal,
-  });
-  const answer = await res.text();
-  return { status: res.status, headers: res.headers, text: answer, body: parse(answer) };
+  return fetchJson(url, { method, body, headers: { ...signed, ...headers }, signal });
 }
 
-async function hook(path, method = 'GET', body, origin = acs.url) {
-  const res = await fetch(`${origin}/_acs/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: parse(text) };
-}
+const hook = (path, method = 'GET', body, origin = acs.url) => fetchJson(`${origin}/_acs/${path}`, { method, body });
 
 const sms = (body, opts = {}) => call('POST', `/sms?${SMS_API}`, { body: { from: PREOWNED_NUMBER, message: 'Hello', ...body }, ...opts });
 const email = (body = {}, opts = {}) => call('POST', `/emails:send?${EMAIL_API}`, {
@@ -95,16 +80,6 @@ async function webhook(handshake = (e) => ({ status: 200, body: { validationResp
   const notifications = () => received.filter((r) => r.headers['aeg-event-type'] === 'Notification');
   const close = () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });
   return { url, received, notifications, close };
-}
-
-async function until(check, ms = 2000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -326,9 +326,7 @@ function activity(ctx) {
 const emailView = ({ acceptedMs, undelivered, ...r }) => ({ ...r, status: statusOf({ acceptedMs, undelivered }) });
 
 async function failHook(ctx) {
-  const body = await readJsonObject(ctx.req, MAX_BODY_BYTES);
-  if (!body) return hookError(400, 'body must be a JSON object {count?, rate?, seed?, status?}');
-  const { failures, error } = parseFailures(body);
+  const { failures, error } = parseFailures(await readJsonObject(ctx.req, MAX_BODY_BYTES));
   if (error) return hookError(400, error);
   ctx.state.failures = failures;
   return hookJson(200, describeFailures(failures));

@@ -3,25 +3,18 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { startSendGridStandIn, DEFAULT_API_KEY } from './sendgrid.mjs';
-import { startCli } from './lib/testing.mjs';
+import { fetchJson, startCli } from './lib/testing.mjs';
 
 let sg;
 before(async () => { sg = await startSendGridStandIn({ port: 0 }); });
 after(async () => { await sg?.close(); });
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const parse = (text) => { try { return JSON.parse(text); } catch { return undefined; } };
 let seq = 0;
 const address = () => `patient${++seq}@example.org`;
 
-async function call(method, path, { body, raw, key = DEFAULT_API_KEY, auth, origin = sg.url, signal } = {}) {
-  const headers = {};
-  if (auth !== null) headers.authorization = auth ?? `Bearer ${key}`;
-  if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${origin}${path}`, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: parse(text) };
-}
+const call = (method, path, { body, key = DEFAULT_API_KEY, auth, origin = sg.url, signal } = {}) =>
+  fetchJson(`${origin}${path}`, { method, body, headers: auth === null ? {} : { authorization: auth ?? `Bearer ${key}` }, signal });
 
 const mail = (to, extra = {}, opts = {}) => call('POST', '/v3/mail/send', {
   body: {
@@ -37,15 +30,7 @@ const mail = (to, extra = {}, opts = {}) => call('POST', '/v3/mail/send', {
 const activity = (query, { limit = 100, ...opts } = {}) =>
   call('GET', `/v3/messages?${new URLSearchParams({ limit: String(limit), ...(query === undefined ? {} : { query }) })}`, opts);
 
-async function hook(path, method = 'GET', body, origin = sg.url) {
-  const res = await fetch(`${origin}/_sendgrid/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: parse(text) };
-}
+const hook = (path, method = 'GET', body, origin = sg.url) => fetchJson(`${origin}/_sendgrid/${path}`, { method, body });
 
 function assertErrors(res, status, fields) {
   assert.equal(res.status, status, res.text);
@@ -58,8 +43,21 @@ function assertErrors(res, status, fields) {
   if (fields) assert.deepEqual(res.body.errors.map((e) => e.field), fields);
 }
 
-test('auth: a missing or unknown key is 401 in SendGrid\'s shape, for both APIs', async () => {
-  const none = await mail(address(), {}, { auth: null });
+test('auth: a missing or unknown key is 401 in SendGrid\'s shape, for both APIs; nothing is sent', async () => {
+  const to = address();
+  const none = await mail(to, {}, { auth: null });
+  assertErrors(none, 401, [null]);
+  assert.equal(none.body.errors[0].message, 'authorization required');
+  const wrong = await mail(to, {}, { key: 'SG.other' });
+  assertErrors(wrong, 401, [null]);
+  assert.equal(wrong.body.errors[0].message, 'The provided authorization grant is invalid, expired, or revoked');
+  assertErrors(await mail(to, {}, { auth: `Basic ${Buffer.from('a:b').toString('base64')}` }), 401);
+  assertErrors(await activity('', { key: 'SG.other' }), 401);
+  assertErrors(await activity('', { auth: null }), 401);
+  assert.deepEqual((await hook('emails')).body.filter((e) => e.to === to), []);
+  assert.equal((await mail(to)).status, 202);
+  assert.equal((await hook('emails')).body.filter((e) => e.to === to).length, 1);
+});
   assertErrors(none, 401, [null]);
   assert.equal(none.body.errors[0].message, 'authorization required');
   const wrong = await mail(address(), {}, { key: 'SG.other' });
@@ -145,7 +143,10 @@ test('send: validated as SendGrid does, every problem reported at once', async (
   assert.equal(many.body.errors.length, 3);
   // A subject in every personalization is enough.
   assert.equal((await mail(to, { subject: undefined, personalizations: [{ to: [{ email: to }], subject: 'Hi' }] })).status, 202);
-  const notJson = await call('POST', '/v3/mail/send', { raw: '{"personalizations":' });
+  const res = await fetch(`${sg.url}/v3/mail/send`, {
+    method: 'POST', headers: { authorization: `Bearer ${DEFAULT_API_KEY}`, 'content-type': 'application/json' }, body: '{"personalizations":',
+  });
+  const notJson = { status: res.status, headers: res.headers, text: '', body: await res.json() };
   assertErrors(notJson, 400, [null]);
   assert.equal(notJson.body.errors[0].message, 'Bad Request');
   assert.equal((await hook('emails')).body.filter((e) => e.to === to).length, 1, 'only the valid send was recorded');

@@ -52,9 +52,9 @@ import { STATUS_CODES } from 'node:http';
 import { parseArgs } from 'node:util';
 
 import { describeFailures, drawFailure, hang, noFailures, parseFailures } from './lib/failures.mjs';
-import { escapeHtml, html, noContent, send, wait } from './lib/http.mjs';
+import { escapeHtml, noContent, send, wait } from './lib/http.mjs';
 import { TooLarge, epochMs, httpOut, isWebUrl, readBody as readBodyUpTo, readJsonObject } from './lib/io.mjs';
-import { linkify } from './lib/outbox.mjs';
+import { outboxPage, textsTable } from './lib/outbox.mjs';
 import { hookPaths, logRequest, matchRoute } from './lib/routing.mjs';
 import { runIfMain, startServer, toInt } from './lib/server.mjs';
 
@@ -895,9 +895,7 @@ async function accountsHook(ctx) {
 }
 
 async function failHook(ctx) {
-  const body = await readHookJson(ctx);
-  if (!body) return hookError(400, 'body must be a JSON object {count?, rate?, seed?, status?}');
-  const { failures, error } = parseFailures(body);
+  const { failures, error } = parseFailures(await readHookJson(ctx));
   if (error) return hookError(400, error);
   ctx.state.failures = failures;
   return hookJson(200, describeFailures(failures));
@@ -919,48 +917,35 @@ function optOutList(ctx) {
 // Outbox page
 // ---------------------------------------------------------------------------------------------
 
-function outboxPage(ctx) {
+function outbox(ctx) {
   const records = [...ctx.state.messages.values()].sort((a, b) => b.createdMs - a.createdMs || b.seq - a.seq);
-  const rows = records.map(({ resource: m, createdMs }) => {
-    const iso = new Date(createdMs).toISOString();
-    const status = m.error_code === null ? m.status : `${m.status} (error ${m.error_code})`;
-    return `<tr data-sid="${escapeHtml(m.sid)}"><td><time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')}</time></td>`
-      + `<td>${escapeHtml(m.direction)}</td><td>${escapeHtml(m.to)}</td><td>${escapeHtml(m.from ?? '')}</td>`
-      + `<td>${escapeHtml(status)}</td><td class="body">${linkify(m.body)}</td></tr>`;
-  }).join('\n');
+  const texts = records.map(({ resource: m, createdMs }) => ({
+    id: m.sid,
+    at: new Date(createdMs).toISOString(),
+    direction: m.direction,
+    to: m.to,
+    from: m.from ?? '',
+    status: m.error_code === null ? m.status : `${m.status} (error ${m.error_code})`,
+    text: m.body,
+  }));
   const numbers = [...ctx.state.accounts.values()].flatMap((a) => [...a.numbers.values()].map((n) =>
     `<tr><td><code>${escapeHtml(a.sid)}</code></td><td>${escapeHtml(n.phone_number)}</td>`
     + `<td>${n.sms_url ? `<code>${escapeHtml(n.sms_method)} ${escapeHtml(n.sms_url)}</code>` : 'none'}</td></tr>`)).join('\n');
-  return html(200, `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Visitgate SMS stand-in: outbox</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1rem; color: #111; background: #fff; }
-table { border-collapse: collapse; margin-bottom: 1.5rem; }
-caption { text-align: left; font-weight: bold; padding: 0.25rem 0; }
-th, td { border: 1px solid #666; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
-td.body { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 40rem; }
-a { color: #0645ad; }
-</style></head>
-<body><main>
-<h1>SMS stand-in outbox (Twilio Programmable Messaging)</h1>
-<p>Texts the gateway sent (and replies patients sent back), as a phone would see them.
-<a href="/">Reload</a> to see new ones. API base <code>${escapeHtml(ctx.origin)}</code> (instead of
-<code>https://api.twilio.com</code>); as JSON: <a href="/_sms/messages">/_sms/messages</a>.</p>
-<table id="messages">
-<caption>Messages, newest first (${records.length})</caption>
-<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Direction</th><th scope="col">To</th><th scope="col">From</th><th scope="col">Status</th><th scope="col">Text</th></tr></thead>
-<tbody>
-${rows || '<tr><td colspan="6">No messages yet.</td></tr>'}
-</tbody></table>
-<table id="numbers">
+  return outboxPage({
+    title: 'SMS stand-in outbox (Twilio Programmable Messaging)',
+    intro: `<p>Texts the gateway sent (and replies patients sent back), as a phone would see them, newest
+first; this page reloads every 5 seconds. API base <code>${escapeHtml(ctx.origin)}</code> (instead of
+<code>https://api.twilio.com</code>); as JSON: <a href="/_sms/messages">/_sms/messages</a>.</p>`,
+    sections: [
+      textsTable({ caption: `Messages, newest first (${records.length})`, idName: 'sid', texts }),
+      `<table id="numbers">
 <caption>Owned phone numbers</caption>
 <thead><tr><th scope="col">Account</th><th scope="col">Number</th><th scope="col">Incoming messages go to</th></tr></thead>
 <tbody>
 ${numbers}
-</tbody></table>
-</main></body></html>
-`);
+</tbody></table>`,
+    ],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -971,7 +956,7 @@ const ACC = `^/${API_VERSION.replace(/-/g, '\\-')}/Accounts/(?<account>[^/]+)`;
 const route = (method, path, handler) => ({ method, path: new RegExp(`${ACC}${path}$`), handler });
 
 const ROUTES = [
-  { method: 'GET', path: /^\/$/, handler: outboxPage },
+  { method: 'GET', path: /^\/$/, handler: outbox },
   route('POST', '/Messages\\.json', sendMessage),
   route('GET', '/Messages\\.json', listMessages),
   route('GET', '/Messages/(?<sid>[^/]+)\\.json', getMessage),

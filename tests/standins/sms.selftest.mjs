@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import {
   startSmsStandIn, DEFAULT_ACCOUNT, MAGIC_NUMBER, API_VERSION, twilioSignature, segments,
 } from './sms.mjs';
-import { startCli } from './lib/testing.mjs';
+import { fetchJson, startCli, until } from './lib/testing.mjs';
 
 let sms;
 before(async () => { sms = await startSmsStandIn({ port: 0 }); });
@@ -47,17 +47,7 @@ function sendSms(form, opts = {}) {
   return api('/Messages.json', { form: full, ...opts });
 }
 
-const hook = async (path, method = 'GET', body, origin = sms.url) => {
-  const res = await fetch(`${origin}/_sms/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed;
-  try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-};
+const hook = (path, method = 'GET', body, origin = sms.url) => fetchJson(`${origin}/_sms/${path}`, { method, body });
 
 function assertTwilioError(res, status, code) {
   assert.equal(res.status, status, res.text);
@@ -96,16 +86,6 @@ async function receiver(answer = () => ({ status: 204, type: 'text/plain', body:
   }
   const close = () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });
   return { url, received, waitFor, close };
-}
-
-async function until(check, ms = 2000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

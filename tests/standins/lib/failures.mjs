@@ -32,10 +32,11 @@ export function mulberry32(seed) {
 export const noFailures = () => ({ count: 0, rate: 0, status: 500, seed: 0, rng: mulberry32(0) });
 
 /**
- * Check a fail hook's body. Returns {failures} (settings for drawFailure; the seed is random when
- * not given) or {error} (a message for a 400 answer).
+ * Check a fail hook's body (undefined when it was not a JSON object). Returns {failures} (settings
+ * for drawFailure; the seed is random when not given) or {error} (a message for a 400 answer).
  */
 export function parseFailures(body) {
+  if (!body) return { error: 'body must be a JSON object {count?, rate?, seed?, status?}' };
   const { count = 0, rate = 0, status = 500, seed = randomBytes(4).readUInt32LE(0) } = body;
   if (!Number.isInteger(count) || count < 0) return { error: 'count must be a non-negative integer' };
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) return { error: 'rate must be a number 0..1' };

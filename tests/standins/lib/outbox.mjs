@@ -35,6 +35,24 @@ export function hrefsOf(htmlText) {
 const time = (iso) => `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.slice(0, 19).replace('T', ' '))}</time>`;
 
 /**
+ * A table of texts (give them newest first): time, direction, to, from, status and the text with
+ * its links clickable. Each row carries `data-<idName>="<id>"`.
+ * @param {{caption: string, idName: string, texts: Array<{id: string, at: string, direction: string,
+ *          to: string, from: string, status: string, text: string}>}} table
+ */
+export function textsTable({ caption, idName, texts }) {
+  const rows = texts.map((t) => `<tr data-${idName}="${escapeHtml(t.id)}"><td>${time(t.at)}</td>`
+    + `<td>${escapeHtml(t.direction)}</td><td>${escapeHtml(t.to)}</td><td>${escapeHtml(t.from)}</td>`
+    + `<td>${escapeHtml(t.status)}</td><td class="body">${linkify(t.text)}</td></tr>`).join('\n');
+  return `<table id="messages">
+<caption>${escapeHtml(caption)}</caption>
+<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Direction</th><th scope="col">To</th><th scope="col">From</th><th scope="col">Status</th><th scope="col">Text</th></tr></thead>
+<tbody>
+${rows || '<tr><td colspan="6">No texts yet.</td></tr>'}
+</tbody></table>`;
+}
+
+/**
  * One email as an <article>: subject, sender, recipients, status, the plain text (links
  * clickable) and the HTML body in a sandboxed iframe.
  * @param {{id: string, at: string, from: string, to: string[], cc?: string[], subject: string,

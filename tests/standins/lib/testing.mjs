@@ -35,3 +35,31 @@ export async function startCli(scriptUrl, args) {
   }
   return { url: m[1], stop };
 }
+
+/**
+ * fetch `url`, sending `body` as JSON if given. Resolves {status, headers, text, body}: body is the
+ * answer parsed as JSON, or undefined when it is not JSON.
+ */
+export async function fetchJson(url, { method = 'GET', body, headers = {}, signal } = {}) {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  const text = await res.text();
+  let parsed;
+  try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+/** Poll `check` (sync or async) every 10 ms until it returns something truthy; resolves that. */
+export async function until(check, ms = 2000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
