@@ -40,6 +40,17 @@ fn us() -> String {
     "US".into()
 }
 
+impl Order {
+    /// The order as the API shows it, without the provider's internals.
+    pub fn public(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("progress");
+        }
+        v
+    }
+}
+
 /// One order as the admin sees it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Order {
@@ -55,8 +66,9 @@ pub struct Order {
     pub created_at: u64,
     pub updated_at: u64,
     pub created_by: String,
-    /// Provider state between steps (operation addresses, search ids).
-    #[serde(default, skip_serializing)]
+    /// Provider state between steps (operation addresses, search ids);
+    /// stored, never shown (see `public`).
+    #[serde(default)]
     progress: Progress,
 }
 
@@ -108,7 +120,7 @@ pub async fn start(ctx: &crate::Ctx, tenant: &shared::tenant::Tenant, request: O
         progress: Progress::Start,
     };
     let order: Order = crate::storage::rpc::call(&stub(&ctx.env, &tenant.id)?, "https://orders/command", &Command::Start { tenant_id: tenant.id.clone(), order }).await?;
-    let mut resp = crate::http::json(202, &order)?;
+    let mut resp = crate::http::json(202, &order.public())?;
     resp.headers_mut().set("location", &format!("/api/v1/tenants/{}/sms/numbers/{}", tenant.id, order.id))?;
     Ok(resp)
 }

@@ -106,6 +106,7 @@ test('ACS: a new number is searched and purchased as long-running operations', a
     order = (await api('GET', started.headers.get('location'))).body;
     assert.equal(order.status, 'succeeded', JSON.stringify(order));
   }, 20000);
+  assert.equal(order.progress, undefined, "the provider's internals are not shown");
   const owned = await (await fetch(`${acs.url}/_acs/numbers`)).json();
   assert.ok(JSON.stringify(owned).includes(order.number), 'bought at the provider');
   assert.ok((await api('GET', '/api/v1/tenants/clinic')).body.sms.numbers.includes(order.number));

@@ -196,7 +196,7 @@ pub async fn order_number(req: &mut Request, ctx: &Ctx, who: &Principal, id: &st
 /// `GET …/sms/numbers`: the tenant's numbers and its orders, running or done.
 pub async fn numbers(ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
     let tenant = load(ctx, who, id).await?;
-    let orders = crate::numbers::list(ctx, &tenant.id).await?;
+    let orders: Vec<serde_json::Value> = crate::numbers::list(ctx, &tenant.id).await?.iter().map(|o| o.public()).collect();
     let numbers = tenant.sms.map(|s| s.numbers).unwrap_or_default();
     json(200, &serde_json::json!({ "numbers": numbers, "orders": orders }))
 }
@@ -205,7 +205,7 @@ pub async fn numbers(ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
 pub async fn number_order(ctx: &Ctx, who: &Principal, id: &str, order_id: &str) -> Result<Response> {
     let tenant = load(ctx, who, id).await?;
     let order = crate::numbers::list(ctx, &tenant.id).await?.into_iter().find(|o| o.id == order_id).ok_or_else(|| Error::not_found("This number order"))?;
-    json(200, &order)
+    json(200, &order.public())
 }
 
 /// `GET …/sms/webhooks`: the addresses to enter at the SMS provider.
