@@ -19,6 +19,9 @@ node scripts/dev-secrets.mjs .dev/secrets.env
 sha=$(node -e "process.stdout.write(require('crypto').createHash('sha256').update(require('fs').readFileSync('.dev/admin-token','utf8').trim()).digest('hex'))")
 { echo "DEV_MODE=true"; echo "PUBLIC_ORIGIN=http://127.0.0.1:8787"; echo "ADMIN_TOKEN_SHA256=$sha"; cat .dev/secrets.env; } > .dev.vars
 
+# The reports database (local D1): apply any new migrations.
+wrangler d1 migrations apply visitgate-reports --local --persist-to .dev/state >/dev/null
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT

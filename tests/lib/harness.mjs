@@ -1,9 +1,9 @@
 // Starts the real gateway (wrangler dev → workerd, local KV / Durable
 // Objects) on free ports with a fresh state directory, plus the stand-ins,
 // and stops all of it again, also when a test fails.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, readdirSync, readFileSync, existsSync, cpSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,10 +85,31 @@ export function gatewaySecrets() {
  * The gateway runs on a built bundle (VISITGATE_SKIP_BUILD=1): `make test`
  * builds once before the suites run.
  */
+/**
+ * A local state directory with the D1 migrations applied (`wrangler d1
+ * migrations apply --local`), made once per migration set and copied for
+ * each stack, so every gateway starts with the reports schema.
+ */
+export function migratedState(tmpRoot) {
+  const dir = join(ROOT, 'migrations');
+  const files = readdirSync(dir).filter(f => f.endsWith('.sql')).sort();
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f).update(readFileSync(join(dir, f)));
+  const template = join(tmpRoot, `d1-${hash.digest('hex').slice(0, 12)}`);
+  if (!existsSync(template)) {
+    const building = mkdtempSync(join(tmpRoot, 'd1-building-'));
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'migrations', 'apply', 'visitgate-reports', '--local', '--persist-to', building],
+      { cwd: ROOT, stdio: 'ignore', env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' } });
+    try { renameSync(building, template); } catch { rmSync(building, { recursive: true, force: true }); }
+  }
+  return template;
+}
+
 export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 } = {}) {
   const tmpRoot = join(ROOT, 'tests', '.tmp');
   mkdirSync(tmpRoot, { recursive: true });
   const dir = mkdtempSync(join(tmpRoot, 'run-'));
+  cpSync(migratedState(tmpRoot), join(dir, 'state'), { recursive: true });
   const adminToken = randomBytes(32).toString('base64url');
   const sha = createHash('sha256').update(adminToken).digest('hex');
   const sandbox = await startEhrSandbox({ port: 0, slowMs: sandboxSlowMs, delayMs });

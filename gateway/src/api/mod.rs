@@ -2,6 +2,7 @@
 //! CSRF for browser sessions, then checks the tenant it touches.
 
 mod fhir_bases;
+mod reports;
 mod session;
 mod tenants;
 
@@ -38,6 +39,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Get, ["tenants", id, "sms", "numbers"]) => tenants::numbers(ctx, &who, id).await,
         (Method::Get, ["tenants", id, "sms", "numbers", order]) => tenants::number_order(ctx, &who, id, order).await,
         (Method::Get, ["tenants", id, "sms", "webhooks"]) => tenants::sms_webhooks(ctx, &who, id).await,
+        (Method::Get, ["tenants", id, "reports", what]) => reports::handle(r, ctx, &who, id, what).await,
         (Method::Post, ["tenants", id, "fhir-bases"]) => fhir_bases::add(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
         (Method::Delete, ["tenants", id, "fhir-bases", base]) => fhir_bases::remove(r, ctx, &who, id, base).await,
@@ -61,6 +63,7 @@ fn route_exists(s: &[&str]) -> bool {
             | ["tenants", _, "fhir-bases", _]
             | ["tenants", _, "sms", "numbers" | "webhooks"]
             | ["tenants", _, "sms", "numbers", _]
+            | ["tenants", _, "reports", "summary" | "visits" | "visits.csv"]
             | ["fhir-bases", "validate"]
     )
 }

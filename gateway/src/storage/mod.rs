@@ -4,4 +4,5 @@ pub mod config;
 pub mod kv;
 pub mod launch_guard;
 pub mod opt_out;
+pub mod reports;
 pub mod rpc;

@@ -178,6 +178,7 @@ impl VisitObject {
         let DueRequest { visit_ref, info, now, reminder_offsets_minutes, channels } = req;
         let storage = self.state.storage();
         storage.put("info", &info).await?;
+        storage.put("visit_ref", &visit_ref).await?;
         let key_for = |kind| crate::notify::kind_key(kind, info.start.as_deref());
         let told: Option<String> = storage.get("told_start").await?;
         if info.appointment_status == "cancelled" {

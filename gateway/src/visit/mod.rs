@@ -27,6 +27,8 @@ pub mod deliver;
 pub use deliver::{Channel, Delivery, DeliveryReply, Due, DueRequest, EmailOut, SmsOut};
 
 pub const BINDING: &str = "VISIT";
+/// How soon new events reach the reports (batched per visit).
+const REPORT_DELAY_MS: i64 = 2_000;
 pub const REF_KEY_SECRET: &str = "APPOINTMENT_REF_KEY";
 const PASS_COOKIE: &str = "vg_visit";
 const PASS_TTL_SECS: u64 = 12 * 3600;
@@ -582,7 +584,55 @@ impl VisitObject {
             events.push(Event::new("patient_admitted", None, None));
         }
         storage.put("events", &events).await?;
+        // The reports get the new events from an alarm, off this request's path.
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(REPORT_DELAY_MS).await?;
+        }
         self.broadcast().await
+    }
+
+    /// Sends events not yet in the reports database, with the visit's
+    /// recomputed figures. Events are numbered, so a repeat is harmless.
+    async fn flush_report(&self) -> Result<()> {
+        use crate::storage::reports::{flush_visit, iso_ms, StoredEvent, VisitRecord};
+        let storage = self.state.storage();
+        let status = self.status().await?;
+        let Some(info) = &status.info else { return Ok(()) };
+        let flushed: usize = storage.get("report_flushed").await?.unwrap_or(0);
+        if flushed >= status.events.len() && flushed > 0 {
+            return Ok(());
+        }
+        let timed: Vec<shared::report::TimedEvent> = status
+            .events
+            .iter()
+            .filter_map(|e| Some(shared::report::TimedEvent { kind: e.kind.clone(), at_ms: iso_ms(&e.at)?, ehr_user_id: e.ehr_user_id.clone() }))
+            .collect();
+        let now_ms = js_sys::Date::now() as i64;
+        let end_ms = info.end.as_deref().and_then(iso_ms);
+        let metrics = shared::report::visit_metrics(&timed, end_ms, now_ms);
+        let new: Vec<StoredEvent> = status.events[flushed.min(status.events.len())..]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                Some(StoredEvent { seq: format!("{:06}", flushed + i), kind: &e.kind, at_ms: iso_ms(&e.at)?, ehr_user_id: e.ehr_user_id.as_deref(), detail: e.detail.as_deref() })
+            })
+            .collect();
+        let visit_ref: String = storage.get("visit_ref").await?.unwrap_or_default();
+        let record = VisitRecord {
+            visit_ref: &visit_ref,
+            tenant_id: &info.tenant_id,
+            base_id: &info.base_id,
+            scheduled_start_ms: info.start.as_deref().and_then(iso_ms),
+            scheduled_end_ms: end_ms,
+            metrics: &metrics,
+            now_ms,
+        };
+        if visit_ref.is_empty() {
+            return Ok(());
+        }
+        flush_visit(&self.env, &record, &new).await?;
+        storage.put("report_flushed", status.events.len()).await?;
+        Ok(())
     }
 
     async fn broadcast(&self) -> worker::Result<()> {
@@ -678,6 +728,7 @@ impl VisitObject {
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
                 storage.put("info", &info).await?;
+                storage.put("visit_ref", &visit_ref).await?;
                 let link_code = self.ensure_link(&info, &visit_ref).await?;
                 let existing: Option<Meeting> = storage.get("meeting").await?;
                 let meeting = match existing {
@@ -712,6 +763,14 @@ impl DurableObject for VisitObject {
             return Response::from_websocket(pair.client);
         }
         crate::storage::rpc::serve(req, "visit", |cmd: Command| self.handle(cmd)).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.flush_report().await {
+            worker::console_error!("reports: {}", e.body.code);
+            self.state.storage().set_alarm(30_000).await?;
+        }
+        Response::ok("")
     }
 
     async fn websocket_message(&self, _ws: WebSocket, _message: WebSocketIncomingMessage) -> worker::Result<()> {

@@ -1,0 +1,107 @@
+// Usage reports, live: visits driven through the real flows (launch, patient
+// lobby, clinician joins, visit ended; a no-show), then the report's figures
+// are checked exactly against the events the visits recorded, and the CSV.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLaunchStack, post, eventually } from '../lib/launch.mjs';
+import { mintToken, apiClient } from '../lib/harness.mjs';
+import { assertNoPatientData } from '../lib/privacy.mjs';
+import { DEMO } from '../standins/ehr-sandbox.mjs';
+
+let ctx;
+before(async () => { ctx = await startLaunchStack(); });
+after(async () => { await ctx?.stack.stop(); });
+
+const api = path => ctx.stack.api('GET', `/api/v1/tenants/clinic/reports/${path}`);
+const refOf = provider => new URL(provider.url).pathname.split('/')[2];
+const ms = iso => Date.parse(iso);
+
+async function launchVisit(tenant, appointment) {
+  const provider = await ctx.launch(tenant, { appointment });
+  assert.equal(provider.status, 200, provider.text.slice(0, 300));
+  const link = provider.text.match(/id="patient-link">([^<]+)</)[1];
+  return { provider, link };
+}
+
+test('a visit that happened and a no-show: wait, duration, status, exactly as recorded', async () => {
+  const { provider, link } = await launchVisit('good', DEMO.good.appointments.video1);
+  assert.equal((await (await fetch(`${link}/arrive`, { method: 'POST' })).json()).state, 'waiting');
+  await new Promise(r => setTimeout(r, 1200)); // the patient waits a little
+  await provider.browser.get(`${provider.url}/join`);
+  await new Promise(r => setTimeout(r, 800));
+  const end = await fetch(`${provider.url}/end`, { method: 'POST', redirect: 'manual', headers: { cookie: provider.browser.cookieHeader(provider.url), origin: ctx.stack.url } });
+  assert.equal(end.status, 303);
+  const events = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text).events;
+  const at = kind => ms(events.find(e => e.kind === kind).at);
+  const wait = at('patient_admitted') - at('patient_lobby_arrival');
+  const duration = at('visit_ended') - at('patient_admitted');
+  assert.ok(wait >= 1000 && duration >= 700, `${wait} ${duration}`);
+
+  // A visit whose time is over and nobody met.
+  const past = new Date(Date.now() - 3 * 3600_000);
+  past.setUTCSeconds(0, 0);
+  const appt = await post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good2', patient: DEMO.good2.patients.video2, start: past.toISOString(), minutes: 20 });
+  const noShow = await launchVisit('good2', appt.id);
+
+  let visits;
+  await eventually(async () => {
+    visits = (await api('visits?range=7')).body.visits;
+    const done = visits.find(v => v.visit_ref === refOf(provider));
+    assert.ok(done && done.duration_ms !== null, JSON.stringify(visits));
+    assert.ok(visits.some(v => v.visit_ref === refOf(noShow.provider)));
+  }, 15_000);
+  const done = visits.find(v => v.visit_ref === refOf(provider));
+  assert.deepEqual(
+    { status: done.status, lobby_wait_ms: done.lobby_wait_ms, duration_ms: done.duration_ms, started_at_ms: done.started_at_ms, peak: done.peak_attendees, department: done.department },
+    { status: 'completed', lobby_wait_ms: wait, duration_ms: duration, started_at_ms: at('patient_admitted'), peak: 2, department: 'good' },
+  );
+  const missed = visits.find(v => v.visit_ref === refOf(noShow.provider));
+  assert.deepEqual({ status: missed.status, duration_ms: missed.duration_ms, lobby_wait_ms: missed.lobby_wait_ms, department: missed.department },
+    { status: 'no_show', duration_ms: 0, lobby_wait_ms: null, department: 'good2' });
+
+  const summary = (await api('summary?range=7')).body.summary;
+  assert.equal(summary.visits, visits.length);
+  assert.equal(summary.completed, visits.filter(v => v.status === 'completed').length);
+  assert.equal(summary.no_shows, visits.filter(v => v.status === 'no_show').length);
+  assert.equal(summary.lobby_wait_median_ms, wait, 'one measured wait: it is the median');
+  assert.equal(summary.lobby_wait_p90_ms, wait);
+  assert.equal(summary.duration_median_ms, duration);
+
+  const onlyGood2 = (await api('visits?range=7&department=good2')).body.visits;
+  assert.ok(onlyGood2.length >= 1 && onlyGood2.every(v => v.department === 'good2'));
+  const day = new Date().toISOString().slice(0, 10);
+  const custom = (await api(`visits?from=${day}&to=${day}`)).body.visits;
+  assert.ok(custom.some(v => v.visit_ref === refOf(provider)), 'a custom range including today has it');
+
+  const r = await fetch(`${ctx.stack.url}/api/v1/tenants/clinic/reports/visits.csv?range=7`, { headers: { authorization: `Bearer ${ctx.stack.adminToken}` } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/csv/);
+  assert.match(r.headers.get('content-disposition'), /attachment; filename="visits-clinic\.csv"/);
+  const lines = (await r.text()).trim().split('\r\n');
+  assert.equal(lines[0], 'visit,department,scheduled_start,started,duration_s,lobby_wait_s,status,peak_attendees,sms_sent');
+  const row = lines.find(l => l.startsWith(refOf(provider).slice(0, 12)));
+  assert.equal(row.split(',')[4], (duration / 1000).toFixed(1));
+  assert.equal(row.split(',')[5], (wait / 1000).toFixed(1));
+  assert.equal(row.split(',')[6], 'completed');
+  assert.equal(lines.length - 1, visits.length);
+});
+
+test('bad filters are refused with a clear message; other tenants are refused', async () => {
+  const bad = await api('summary?range=12');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.field, 'range');
+  const half = await api('visits?from=2026-01-01');
+  assert.equal(half.status, 400);
+  const backwards = await api('visits?from=2026-02-01&to=2026-01-01');
+  assert.equal(backwards.body.code, 'invalid_range');
+  const date = await api('visits?from=yesterday&to=2026-01-01');
+  assert.equal(date.body.field, 'from');
+  assert.equal((await ctx.stack.api('POST', '/api/v1/tenants', { id: 'other', display_name: 'Other' })).status, 201);
+  const otherAdmin = apiClient(ctx.stack.url, await mintToken(ctx.stack, 'tenant_admin', 'other'));
+  assert.equal((await otherAdmin('GET', '/api/v1/tenants/clinic/reports/summary')).status, 403);
+  assert.equal((await otherAdmin('GET', '/api/v1/tenants/other/reports/summary')).body.summary.visits, 0);
+});
+
+test('no phone number, name or birth date in storage (D1 included) or logs', () => {
+  assertNoPatientData(ctx.stack);
+});
