@@ -116,10 +116,51 @@ pub async fn tenants() -> Result<Vec<Tenant>, Failure> {
     read_json::<TenantList>(resp).await.map(|l| l.tenants)
 }
 
+/// The query string of a report: range or custom dates, and department.
+pub fn report_query(range: &str, department: &str) -> String {
+    let mut q = url_pair("range", range);
+    if !department.is_empty() {
+        q.push('&');
+        q.push_str(&url_pair("department", department));
+    }
+    q
+}
+
+fn url_pair(k: &str, v: &str) -> String {
+    let enc: String = v
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("{k}={enc}")
+}
+
+pub fn report_url(tenant_id: &str, what: &str, query: &str) -> String {
+    format!("{TENANTS}/{}/reports/{what}?{query}", url_pair("", tenant_id).trim_start_matches('='))
+}
+
+/// `GET …/reports/summary`.
+pub async fn report_summary(tenant_id: String, query: String) -> Result<shared::report::SummaryResponse, Failure> {
+    let resp = request(gloo_net::http::Request::get(&report_url(&tenant_id, "summary", &query))).send().await.map_err(Failure::network)?;
+    read_json(resp).await
+}
+
+/// `GET …/reports/visits`.
+pub async fn report_visits(tenant_id: String, query: String) -> Result<shared::report::VisitsResponse, Failure> {
+    let resp = request(gloo_net::http::Request::get(&report_url(&tenant_id, "visits", &query))).send().await.map_err(Failure::network)?;
+    read_json(resp).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::tenant::Role;
+
+    #[test]
+    fn report_urls_are_encoded() {
+        assert_eq!(report_query("30", ""), "range=30");
+        assert_eq!(report_query("7", "Cardio & East"), "range=7&department=Cardio%20%26%20East");
+        assert_eq!(report_url("st-mary", "visits.csv", "range=7"), "/api/v1/tenants/st-mary/reports/visits.csv?range=7");
+    }
 
     #[test]
     fn api_errors_keep_their_code() {

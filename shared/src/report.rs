@@ -125,6 +125,64 @@ impl Summary {
     }
 }
 
+/// `GET …/reports/summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryResponse {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub summary: Summary,
+}
+
+/// `GET …/reports/visits`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitsResponse {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub visits: Vec<VisitRow>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Visits per UTC day from `from_ms` to `to_ms`, days without visits
+/// included: `(day start ms, count)`.
+pub fn visits_per_day(rows: &[VisitRow], from_ms: i64, to_ms: i64) -> Vec<(i64, u32)> {
+    let first = from_ms.div_euclid(DAY_MS) * DAY_MS;
+    let days = ((to_ms - first).max(0) as u64).div_ceil(DAY_MS as u64).min(400) as usize;
+    let mut out: Vec<(i64, u32)> = (0..days).map(|i| (first + i as i64 * DAY_MS, 0)).collect();
+    for r in rows {
+        let day = r.scheduled_start_ms.or(r.metrics.started_at_ms).unwrap_or(from_ms);
+        let i = (day.div_euclid(DAY_MS) * DAY_MS - first) / DAY_MS;
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            slot.1 += 1;
+        }
+    }
+    out
+}
+
+/// Lobby waits in buckets a person reads at a glance.
+pub const WAIT_BUCKETS: [(&str, i64); 6] = [("under 1 min", 60_000), ("1–2 min", 120_000), ("2–5 min", 300_000), ("5–10 min", 600_000), ("10–15 min", 900_000), ("15 min or more", i64::MAX)];
+
+pub fn wait_histogram(rows: &[VisitRow]) -> Vec<(&'static str, u32)> {
+    let mut out: Vec<(&'static str, u32)> = WAIT_BUCKETS.iter().map(|(l, _)| (*l, 0)).collect();
+    for w in rows.iter().filter_map(|r| r.metrics.lobby_wait_ms) {
+        if let Some(i) = WAIT_BUCKETS.iter().position(|(_, below)| w < *below) {
+            out[i].1 += 1;
+        }
+    }
+    out
+}
+
+/// A duration for people: "45 s", "3 min 20 s", "1 h 5 min".
+pub fn human_duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 if s % 60 == 0 => format!("{} min", s / 60),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// The per-visit table as CSV (RFC 4180), times in ISO 8601 UTC.
 pub fn csv(rows: &[VisitRow], iso: impl Fn(i64) -> String) -> String {
     let cell = |s: &str| if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
@@ -199,6 +257,25 @@ mod tests {
         assert_eq!(percentile(&v, 0.9), Some(9));
         assert_eq!(percentile(&[7], 0.9), Some(7));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn charts_bucket_days_and_waits() {
+        let row = |day: i64, wait: Option<i64>| VisitRow {
+            visit_ref: "r".into(),
+            base_id: "b".into(),
+            department: "d".into(),
+            scheduled_start_ms: Some(day),
+            metrics: VisitMetrics { started_at_ms: None, duration_ms: None, lobby_wait_ms: wait, status: VisitStatus::Open, peak_attendees: 0, sms_sent: 0 },
+        };
+        let d = DAY_MS;
+        let rows = [row(d + 5, Some(30_000)), row(d + 7, Some(60_000)), row(3 * d, Some(1_000_000)), row(3 * d + 1, None)];
+        assert_eq!(visits_per_day(&rows, d + 100, 4 * d), vec![(d, 2), (2 * d, 0), (3 * d, 2)]);
+        let h = wait_histogram(&rows);
+        assert_eq!(h.iter().map(|b| b.1).collect::<Vec<_>>(), [1, 1, 0, 0, 0, 1]);
+        assert_eq!(human_duration(45_000), "45 s");
+        assert_eq!(human_duration(200_000), "3 min 20 s");
+        assert_eq!(human_duration(3_900_000), "1 h 5 min");
     }
 
     #[test]

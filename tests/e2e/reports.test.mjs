@@ -7,6 +7,7 @@ import { startLaunchStack, post, eventually } from '../lib/launch.mjs';
 import { mintToken, apiClient } from '../lib/harness.mjs';
 import { assertNoPatientData } from '../lib/privacy.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
+import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
 
 let ctx;
 before(async () => { ctx = await startLaunchStack(); });
@@ -84,6 +85,47 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
   assert.equal(row.split(',')[5], (wait / 1000).toFixed(1));
   assert.equal(row.split(',')[6], 'completed');
   assert.equal(lines.length - 1, visits.length);
+});
+
+test('the report page: tiles, two charts with tables, sortable table, column chooser, CSV download', async () => {
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    const link = await ctx.stack.api('POST', '/api/v1/login-links', { subject: 'ana@clinic.example', role: 'tenant_admin', tenant_id: 'clinic' });
+    await page.goto(link.body.url);
+    await page.getByRole('button', { name: 'Reports for Clinic' }).click();
+    await page.getByRole('heading', { name: /Usage reports: Clinic/ }).waitFor();
+    const tiles = page.getByRole('list', { name: 'Summary' });
+    await tiles.getByText('Completed').waitFor();
+    assert.match(await tiles.innerText(), /1\s+Completed/);
+    assert.equal(await page.getByRole('img', { name: 'Visits per day' }).count(), 1);
+    assert.equal(await page.getByRole('img', { name: 'Lobby wait' }).count(), 1);
+    assert.ok(await page.locator('svg rect.bar').count() >= 30, 'a bar per day of the range');
+    const table = page.getByRole('table', { name: /^Visits \(\d+\)$/ });
+    await table.waitFor();
+    const statuses = async () => (await table.locator('tbody tr').allInnerTexts()).map(t => /completed|no-show|open/.exec(t)?.[0]);
+    await table.getByRole('button', { name: 'Status' }).click();
+    const asc = await statuses();
+    assert.deepEqual(asc, [...asc].sort());
+    await table.getByRole('button', { name: 'Status' }).click();
+    assert.deepEqual(await statuses(), [...asc].sort().reverse());
+    assert.equal(await table.locator('th[aria-sort="descending"]').count(), 1);
+    await page.getByRole('checkbox', { name: 'Department' }).uncheck();
+    assert.equal(await table.getByRole('columnheader', { name: 'Department' }).count(), 0);
+    assert.deepEqual(await axeViolations(page), []);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+    assert.equal(download.suggestedFilename(), 'visits-clinic.csv');
+    const { readFileSync } = await import('node:fs');
+    assert.match(readFileSync(await download.path(), 'utf8'), /^visit,department,/);
+    await page.getByRole('combobox', { name: /^Department/ }).selectOption('good2');
+    await page.getByRole('table', { name: /^Visits \(1\)$/ }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
 });
 
 test('bad filters are refused with a clear message; other tenants are refused', async () => {

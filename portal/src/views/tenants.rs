@@ -12,7 +12,7 @@ pub fn count_bases(tenant: &Tenant, env: Environment) -> usize {
 }
 
 #[component]
-pub fn Tenants() -> impl IntoView {
+pub fn Tenants(on_open: Callback<Tenant>) -> impl IntoView {
     let tenants = LocalResource::new(api::tenants);
     let retry = Callback::new(move |()| {
         tenants.set(None);
@@ -26,7 +26,7 @@ pub fn Tenants() -> impl IntoView {
                 Some(Ok(list)) if list.is_empty() => {
                     view! { <p class="empty">"No tenants yet."</p> }.into_any()
                 }
-                Some(Ok(list)) => view! { <TenantTable tenants=list/> }.into_any(),
+                Some(Ok(list)) => view! { <TenantTable tenants=list on_open/> }.into_any(),
                 Some(Err(failure)) => view! {
                     <ErrorPanel title="Could not load the tenants" failure on_retry=retry/>
                 }
@@ -37,12 +37,14 @@ pub fn Tenants() -> impl IntoView {
 }
 
 #[component]
-fn TenantTable(tenants: Vec<Tenant>) -> impl IntoView {
+fn TenantTable(tenants: Vec<Tenant>, on_open: Callback<Tenant>) -> impl IntoView {
     let rows = tenants
         .into_iter()
         .map(|t| {
             let test = count_bases(&t, Environment::Test);
             let production = count_bases(&t, Environment::Production);
+            let name = t.display_name.clone();
+            let open = t.clone();
             view! {
                 <tr>
                     <th scope="row">{t.display_name}</th>
@@ -50,6 +52,7 @@ fn TenantTable(tenants: Vec<Tenant>) -> impl IntoView {
                     <td class="num">{test}</td>
                     <td class="num">{production}</td>
                     <td class="num">{t.version}</td>
+                    <td><button type="button" class="button button-secondary" aria-label=format!("Reports for {name}") on:click=move |_| on_open.run(open.clone())>"Reports"</button></td>
                 </tr>
             }
         })
@@ -69,6 +72,7 @@ fn TenantTable(tenants: Vec<Tenant>) -> impl IntoView {
                             <span class="badge env-production">"Production"</span> " FHIR bases"
                         </th>
                         <th scope="col" class="num">"Version"</th>
+                        <th scope="col">"Usage"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
