@@ -60,7 +60,16 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
   assert.deepEqual({ status: missed.status, duration_ms: missed.duration_ms, lobby_wait_ms: missed.lobby_wait_ms, department: missed.department },
     { status: 'no_show', duration_ms: 0, lobby_wait_ms: null, department: 'good2' });
 
-  const summary = (await api('summary?range=7')).body.summary;
+  // A launch the EHR refuses: counted as failed, with its code.
+  const denied = await ctx.launch('good', { scenario: { deny: true } });
+  assert.equal(denied.status, 403);
+  let summary;
+  await eventually(async () => {
+    summary = (await api('summary?range=7')).body.summary;
+    assert.deepEqual(summary.launch_errors, [['launch_denied', 1]]);
+  });
+  assert.equal(summary.launches, 3, 'three launches started');
+  assert.equal(summary.launches_ok, 2);
   assert.equal(summary.visits, visits.length);
   assert.equal(summary.completed, visits.filter(v => v.status === 'completed').length);
   assert.equal(summary.no_shows, visits.filter(v => v.status === 'no_show').length);
@@ -100,6 +109,7 @@ test('the report page: tiles, two charts with tables, sortable table, column cho
     const tiles = page.getByRole('list', { name: 'Summary' });
     await tiles.getByText('Completed').waitFor();
     assert.match(await tiles.innerText(), /1\s+Completed/);
+    await page.getByRole('img', { name: 'Visits per day' }).waitFor(); // the visits load beside the summary
     assert.equal(await page.getByRole('img', { name: 'Visits per day' }).count(), 1);
     assert.equal(await page.getByRole('img', { name: 'Lobby wait' }).count(), 1);
     assert.ok(await page.locator('svg rect.bar').count() >= 30, 'a bar per day of the range');

@@ -118,7 +118,18 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     resp.headers_mut().set("set-cookie", &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, LAUNCH_TTL_SECS)))?;
     resp.headers_mut().set("cache-control", "no-store")?;
     resp.headers_mut().set("referrer-policy", "no-referrer")?;
+    report(ctx, &entry.tenant_id, &entry.base_id, "launch_started", None);
     Ok(resp)
+}
+
+/// A launch outcome for the usage reports, written after the response.
+fn report(ctx: &Ctx, tenant_id: &str, base_id: &str, kind: &'static str, code: Option<String>) {
+    let (env, tenant_id, base_id) = (ctx.env.clone(), tenant_id.to_string(), base_id.to_string());
+    ctx.background(async move {
+        if let Err(e) = crate::storage::reports::record_launch(&env, &tenant_id, &base_id, kind, None, code.as_deref()).await {
+            worker::console_error!("reports: {}", e.body.code);
+        }
+    });
 }
 
 /// `GET /launch/callback?code&state` (or `error`). Whatever happens, the
@@ -126,9 +137,21 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
 pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
     let q = query(req)?;
     let state = param(&q, "state").map(str::to_string);
-    let mut resp = match callback_inner(req, ctx, &q).await {
-        Ok(r) => r,
-        Err(e) => crate::pages::error_page(&e),
+    // Whose launch this was, once the launch cookie has said so.
+    let mut whose: Option<(String, String)> = None;
+    let mut resp = match callback_inner(req, ctx, &q, &mut whose).await {
+        Ok(r) => {
+            if let Some((t, b)) = &whose {
+                report(ctx, t, b, "launch_succeeded", None);
+            }
+            r
+        }
+        Err(e) => {
+            if let Some((t, b)) = &whose {
+                report(ctx, t, b, "launch_failed", Some(e.body.code.clone()));
+            }
+            crate::pages::error_page(&e)
+        }
     };
     if let Some(state) = state.filter(|s| s.len() <= 128) {
         resp.headers_mut().append("set-cookie", &format!("{}=; {}", cookie_name(&state), cookie_attrs(ctx, 0)))?;
@@ -136,7 +159,7 @@ pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
     Ok(resp)
 }
 
-async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)]) -> Result<Response> {
+async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose: &mut Option<(String, String)>) -> Result<Response> {
     let state = param(q, "state").ok_or_else(|| Error::bad_request("launch_state_missing", "The EHR's answer has no state, so it cannot be matched to a launch. Launch again from the EHR."))?;
     let sealed = crate::auth::cookie(req, &cookie_name(state)).ok_or_else(|| {
         Error::bad_request("launch_cookie_missing", "This sign-in does not belong to a launch started in this browser, or it took longer than 10 minutes. Launch again from the EHR (and allow cookies for Visitgate).")
@@ -146,6 +169,7 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)]) -> Res
         OpenError::Expired => Error::bad_request("launch_state_expired", "The sign-in took longer than 10 minutes. Launch again from the EHR."),
         OpenError::Invalid => Error::bad_request("launch_state_invalid", "The launch cookie was altered or is not from this Visitgate, so the sign-in was refused. Launch again from the EHR."),
     })?;
+    *whose = Some((launch.tenant_id.clone(), launch.base_id.clone()));
     if !constant_time_eq(&launch.state, state) {
         return Err(Error::bad_request("launch_state_mismatch", "The EHR's answer does not match this launch (state mismatch), so it was refused. Launch again from the EHR."));
     }
