@@ -154,6 +154,15 @@ test('bad filters are refused with a clear message; other tenants are refused', 
   assert.equal((await otherAdmin('GET', '/api/v1/tenants/other/reports/summary')).body.summary.visits, 0);
 });
 
+test('report queries are index-backed', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { ROOT } = await import('../lib/harness.mjs');
+  const plan = sql => JSON.parse(execFileSync(`${ROOT}/node_modules/.bin/wrangler`, ['d1', 'execute', 'visitgate-reports', '--local',
+    '--persist-to', ctx.stack.stateDir, '--json', '--command', `EXPLAIN QUERY PLAN ${sql}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } }))[0].results.map(r => r.detail).join('; ');
+  assert.match(plan("SELECT * FROM visits WHERE tenant_id = 'clinic' AND day_ms >= 0 AND day_ms < 1 ORDER BY day_ms"), /USING INDEX visits_by_tenant_day/);
+  assert.match(plan("SELECT kind, COUNT(*) FROM events WHERE tenant_id = 'clinic' AND at_ms >= 0 AND at_ms < 1 GROUP BY 1"), /USING INDEX events_by_tenant_time/);
+});
+
 test('no phone number, name or birth date in storage (D1 included) or logs', () => {
   assertNoPatientData(ctx.stack);
 });
