@@ -116,9 +116,10 @@ pub async fn tenants() -> Result<Vec<Tenant>, Failure> {
     read_json::<TenantList>(resp).await.map(|l| l.tenants)
 }
 
-/// The query string of a report: range or custom dates, and department.
-pub fn report_query(range: &str, department: &str) -> String {
-    let mut q = url_pair("range", range);
+/// The query string of a report: a range in days, or "custom" with two
+/// dates, and the department.
+pub fn report_query(range: &str, from: &str, to: &str, department: &str) -> String {
+    let mut q = if range == "custom" { format!("{}&{}", url_pair("from", from), url_pair("to", to)) } else { url_pair("range", range) };
     if !department.is_empty() {
         q.push('&');
         q.push_str(&url_pair("department", department));
@@ -157,8 +158,9 @@ mod tests {
 
     #[test]
     fn report_urls_are_encoded() {
-        assert_eq!(report_query("30", ""), "range=30");
-        assert_eq!(report_query("7", "Cardio & East"), "range=7&department=Cardio%20%26%20East");
+        assert_eq!(report_query("30", "", "", ""), "range=30");
+        assert_eq!(report_query("7", "", "", "Cardio & East"), "range=7&department=Cardio%20%26%20East");
+        assert_eq!(report_query("custom", "2026-11-01", "2026-11-23", ""), "from=2026-11-01&to=2026-11-23");
         assert_eq!(report_url("st-mary", "visits.csv", "range=7"), "/api/v1/tenants/st-mary/reports/visits.csv?range=7");
     }
 

@@ -3,15 +3,18 @@
 // are checked exactly against the events the visits recorded, and the CSV.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLaunchStack, post, eventually } from '../lib/launch.mjs';
+import { startSmsLaunchStack, post, eventually } from '../lib/launch.mjs';
 import { mintToken, apiClient } from '../lib/harness.mjs';
 import { assertNoPatientData } from '../lib/privacy.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
 import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
 
 let ctx;
-before(async () => { ctx = await startLaunchStack(); });
-after(async () => { await ctx?.stack.stop(); });
+before(async () => {
+  ctx = await startSmsLaunchStack();
+  assert.equal((await ctx.setSms()).status, 200);
+});
+after(async () => { await ctx?.stop(); });
 
 const api = path => ctx.stack.api('GET', `/api/v1/tenants/clinic/reports/${path}`);
 const refOf = provider => new URL(provider.url).pathname.split('/')[2];
@@ -43,6 +46,10 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
   past.setUTCSeconds(0, 0);
   const appt = await post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good2', patient: DEMO.good2.patients.video2, start: past.toISOString(), minutes: 20 });
   const noShow = await launchVisit('good2', appt.id);
+  // "Send link to patient" on it: one text, then its delivery report.
+  const sent = await fetch(`${noShow.provider.url}/send-link`, { method: 'POST', redirect: 'manual',
+    headers: { cookie: noShow.provider.browser.cookieHeader(noShow.provider.url), 'content-type': 'application/x-www-form-urlencoded', origin: ctx.stack.url }, body: 'nonce=n1' });
+  assert.equal(sent.status, 303);
 
   let visits;
   await eventually(async () => {
@@ -57,8 +64,8 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
     { status: 'completed', lobby_wait_ms: wait, duration_ms: duration, started_at_ms: at('patient_admitted'), peak: 2, department: 'good' },
   );
   const missed = visits.find(v => v.visit_ref === refOf(noShow.provider));
-  assert.deepEqual({ status: missed.status, duration_ms: missed.duration_ms, lobby_wait_ms: missed.lobby_wait_ms, department: missed.department },
-    { status: 'no_show', duration_ms: 0, lobby_wait_ms: null, department: 'good2' });
+  assert.deepEqual({ status: missed.status, duration_ms: missed.duration_ms, lobby_wait_ms: missed.lobby_wait_ms, department: missed.department, sms_sent: missed.sms_sent },
+    { status: 'no_show', duration_ms: 0, lobby_wait_ms: null, department: 'good2', sms_sent: 1 });
 
   // A launch the EHR refuses: counted as failed, with its code.
   const denied = await ctx.launch('good', { scenario: { deny: true } });
@@ -70,6 +77,10 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
   });
   assert.equal(summary.launches, 3, 'three launches started');
   assert.equal(summary.launches_ok, 2);
+  await eventually(async () => {
+    summary = (await api('summary?range=7')).body.summary;
+    assert.deepEqual([summary.sms_sent, summary.sms_delivered, summary.sms_failed], [1, 1, 0]);
+  }, 10_000);
   assert.equal(summary.visits, visits.length);
   assert.equal(summary.completed, visits.filter(v => v.status === 'completed').length);
   assert.equal(summary.no_shows, visits.filter(v => v.status === 'no_show').length);
@@ -131,6 +142,11 @@ test('the report page: tiles, two charts with tables, sortable table, column cho
     assert.match(readFileSync(await download.path(), 'utf8'), /^visit,department,/);
     await page.getByRole('combobox', { name: /^Department/ }).selectOption('good2');
     await page.getByRole('table', { name: /^Visits \(1\)$/ }).waitFor();
+    // Custom dates: a day with no visits, then back to today.
+    await page.getByRole('combobox', { name: /^Period/ }).selectOption('custom');
+    await page.getByLabel('From', { exact: true }).fill('2026-01-01');
+    await page.getByLabel('To', { exact: true }).fill('2026-01-02');
+    await page.getByRole('table', { name: /^Visits \(0\)$/ }).waitFor();
     assert.deepEqual(problems, []);
     await context.close();
   } finally {

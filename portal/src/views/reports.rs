@@ -13,8 +13,11 @@ use crate::views::status::ErrorPanel;
 pub fn Reports(tenant: Tenant, on_back: Callback<()>) -> impl IntoView {
     let range = RwSignal::new("30".to_string());
     let department = RwSignal::new(String::new());
+    let today = || String::from(js_sys::Date::new_0().to_iso_string()).chars().take(10).collect::<String>();
+    let from = RwSignal::new(today());
+    let to = RwSignal::new(today());
     let tenant_id = tenant.id.clone();
-    let query = Memo::new(move |_| api::report_query(&range.get(), &department.get()));
+    let query = Memo::new(move |_| api::report_query(&range.get(), &from.get(), &to.get(), &department.get()));
     let summary = {
         let id = tenant_id.clone();
         LocalResource::new(move || api::report_summary(id.clone(), query.get()))
@@ -40,8 +43,13 @@ pub fn Reports(tenant: Tenant, on_back: Callback<()>) -> impl IntoView {
                         <option value="7">"Last 7 days"</option>
                         <option value="30">"Last 30 days"</option>
                         <option value="90">"Last 90 days"</option>
+                        <option value="custom">"Custom dates"</option>
                     </select>
                 </label>
+                {move || (range.get() == "custom").then(|| view! {
+                    <label>"From " <input type="date" prop:value=move || from.get() on:change=move |ev| from.set(event_target_value(&ev))/></label>
+                    <label>"To " <input type="date" prop:value=move || to.get() on:change=move |ev| to.set(event_target_value(&ev))/></label>
+                })}
                 <label>"Department "
                     <select on:change=move |ev| department.set(event_target_value(&ev)) prop:value=move || department.get()>
                         <option value="">"All departments"</option>
