@@ -116,6 +116,97 @@ pub async fn tenants() -> Result<Vec<Tenant>, Failure> {
     read_json::<TenantList>(resp).await.map(|l| l.tenants)
 }
 
+/// The CSRF token of the signed-in session, provided to every view that writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csrf(pub Option<String>);
+
+/// What a save answered: the tenant as stored now, or why not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved {
+    Ok(Box<Tenant>),
+    /// Someone else saved first (409): their version.
+    Conflict(Box<Tenant>),
+    /// The FHIR base failed validation (422): the report.
+    Invalid(Box<shared::validation::ValidationReport>, Failure),
+    Failed(Failure, Option<String>),
+}
+
+async fn send_write(method: &str, url: &str, csrf: &Csrf, if_match: Option<u64>, body: Option<String>) -> Result<Response, Failure> {
+    let mut b = match method {
+        "POST" => gloo_net::http::Request::post(url),
+        "PUT" => gloo_net::http::Request::put(url),
+        _ => gloo_net::http::Request::delete(url),
+    };
+    b = request(b);
+    if let Some(t) = &csrf.0 {
+        b = b.header("X-CSRF-Token", t);
+    }
+    if let Some(v) = if_match {
+        b = b.header("If-Match", &shared::tenant::etag(v));
+    }
+    let sent = match body {
+        Some(json) => b.header("Content-Type", "application/json").body(json).map_err(Failure::network)?.send().await,
+        None => b.send().await,
+    };
+    sent.map_err(Failure::network)
+}
+
+/// A write to a tenant (`If-Match` its version), read as `Saved`.
+pub async fn save(method: &'static str, url: String, csrf: Csrf, version: u64, body: Option<serde_json::Value>) -> Saved {
+    let resp = match send_write(method, &url, &csrf, Some(version), body.map(|b| b.to_string())).await {
+        Ok(r) => r,
+        Err(f) => return Saved::Failed(f, None),
+    };
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        return match parse_body::<Tenant>(&text) {
+            Ok(t) => Saved::Ok(Box::new(t)),
+            Err(f) => Saved::Failed(f, None),
+        };
+    }
+    match serde_json::from_str::<ApiError>(&text) {
+        Ok(ApiError { current: Some(t), .. }) if status == 409 => Saved::Conflict(t),
+        Ok(ApiError { validation: Some(v), code, message, .. }) => Saved::Invalid(v, Failure { code, message }),
+        Ok(e) => Saved::Failed(Failure { code: e.code, message: e.message }, e.field),
+        Err(_) => Saved::Failed(Failure::from_response(status, &resp.status_text(), &text), None),
+    }
+}
+
+/// `POST /api/v1/fhir-bases/validate`: checks a FHIR base without saving it.
+pub async fn validate_base(url: String, auth_method: shared::tenant::ClientAuthMethod, csrf: Csrf) -> Result<shared::validation::ValidationReport, Failure> {
+    let body = serde_json::json!({ "url": url, "auth_method": auth_method }).to_string();
+    let resp = send_write("POST", "/api/v1/fhir-bases/validate", &csrf, None, Some(body)).await?;
+    read_json(resp).await
+}
+
+/// `GET /api/v1/tenants/{id}`.
+pub async fn tenant(id: String) -> Result<Tenant, Failure> {
+    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, ""))).send().await.map_err(Failure::network)?;
+    read_json(resp).await
+}
+
+pub fn tenant_url(id: &str, rest: &str) -> String {
+    format!("{TENANTS}/{}{rest}", url_pair("", id).trim_start_matches('='))
+}
+
+/// `GET …/integration-records`.
+pub async fn integration_records(id: String) -> Result<shared::integration::IntegrationRecords, Failure> {
+    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/integration-records"))).send().await.map_err(Failure::network)?;
+    read_json(resp).await
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<shared::audit::AuditEntry>,
+}
+
+/// `GET …/audit`.
+pub async fn audit(id: String) -> Result<Vec<shared::audit::AuditEntry>, Failure> {
+    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/audit?limit=200"))).send().await.map_err(Failure::network)?;
+    read_json::<AuditPage>(resp).await.map(|p| p.entries)
+}
+
 /// The query string of a report: a range in days, or "custom" with two
 /// dates, and the department.
 pub fn report_query(range: &str, from: &str, to: &str, department: &str) -> String {
@@ -136,7 +227,7 @@ fn url_pair(k: &str, v: &str) -> String {
 }
 
 pub fn report_url(tenant_id: &str, what: &str, query: &str) -> String {
-    format!("{TENANTS}/{}/reports/{what}?{query}", url_pair("", tenant_id).trim_start_matches('='))
+    tenant_url(tenant_id, &format!("/reports/{what}?{query}"))
 }
 
 /// `GET …/reports/summary`.

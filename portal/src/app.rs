@@ -7,7 +7,7 @@ use shared::api::Me;
 use crate::api::{self, Failure};
 use crate::views::session::SessionBar;
 use crate::views::status::{ErrorPanel, Loading, SignedOutPanel};
-use crate::views::reports::Reports;
+use crate::views::tenant::{Section, TenantPage};
 use crate::views::tenants::Tenants;
 
 /// What the page is showing, derived from `/me` and the sign-out button.
@@ -39,9 +39,9 @@ pub fn App() -> impl IntoView {
         me.refetch();
     });
     let on_signed_out = Callback::new(move |()| signed_out.set(true));
-    // The tenant whose reports are open, if any.
-    let open = RwSignal::new(None::<shared::tenant::Tenant>);
-    let on_open = Callback::new(move |t| open.set(Some(t)));
+    // The tenant open, and at which section, if any.
+    let open = RwSignal::new(None::<(shared::tenant::Tenant, Section)>);
+    let on_open = Callback::new(move |(t, s)| open.set(Some((t, s))));
     let on_back = Callback::new(move |()| open.set(None));
 
     view! {
@@ -55,10 +55,13 @@ pub fn App() -> impl IntoView {
         <main id="main" class="content">
             {move || match phase.get() {
                 Phase::Loading => view! { <Loading/> }.into_any(),
-                Phase::SignedIn(_) => match open.get() {
-                    Some(tenant) => view! { <Reports tenant on_back/> }.into_any(),
+                Phase::SignedIn(me) => {
+                    provide_context(api::Csrf(me.csrf_token.clone()));
+                    match open.get() {
+                    Some((tenant, section)) => view! { <TenantPage tenant section on_back/> }.into_any(),
                     None => view! { <Tenants on_open/> }.into_any(),
-                },
+                    }
+                }
                 Phase::SignedOut => view! { <SignedOutPanel/> }.into_any(),
                 Phase::Failed(failure) => view! {
                     <ErrorPanel title="The portal could not check your sign-in" failure on_retry=retry/>

@@ -86,3 +86,77 @@ test('a tenant admin sees only their tenant', async () => {
   assert.equal(await page.getByRole('rowheader', { name: 'St Mary Clinic' }).count(), 0);
   await context.close();
 });
+
+test('set up a FHIR base in the browser: validate with progress, Done, conflict, records, audit, remove', async () => {
+  await stack.api('POST', '/api/v1/tenants', { id: 'riverside', display_name: 'Riverside Health' });
+  const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(await loginUrl('tenant_admin', 'riverside'));
+  await page.getByRole('button', { name: 'Set up Riverside Health' }).click();
+  await page.getByRole('heading', { name: /Riverside Health/ }).waitFor();
+  await page.getByText('No FHIR base yet').waitFor();
+
+  // Validates as you type: a bad URL gets its reason next to the field, and Done stays off.
+  const url = page.getByRole('textbox', { name: 'FHIR base URL', exact: true });
+  await url.fill('ftp://nope');
+  await url.blur();
+  await page.locator('#base-url-help.field-error').waitFor();
+  assert.equal(await url.getAttribute('aria-invalid'), 'true');
+  const done = page.getByRole('button', { name: 'Done' });
+  assert.equal(await done.isDisabled(), true);
+
+  // A server that fails validation: the plain reason, still no Done.
+  await url.fill(fhirBase(stack.sandbox.url, 'nos256'));
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByText('Validation failed').waitFor();
+  assert.equal(await done.isDisabled(), true);
+
+  await url.fill(fhirBase(stack.sandbox.url, 'good2'));
+  await page.getByLabel('Department label').fill('Virtual care');
+  await page.getByLabel(/Client id/).fill('vg-riverside');
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByText('Validation passed').waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+
+  // Someone else saves first: the second save is told, nothing is overwritten.
+  const t = await stack.api('GET', '/api/v1/tenants/riverside');
+  await stack.api('PUT', '/api/v1/tenants/riverside', { display_name: 'Riverside Health System' }, { 'if-match': t.headers.get('etag') });
+  await done.click();
+  await page.getByText('Someone else changed this').waitFor();
+  await page.getByRole('button', { name: 'Reload their version' }).click();
+  await page.getByRole('heading', { name: /Riverside Health System/ }).waitFor();
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByText('Validation passed').waitFor();
+  await done.click();
+  await page.getByText('Saved. The FHIR base is in the list above.').waitFor();
+  await page.getByRole('heading', { level: 4, name: /Virtual care/ }).waitFor();
+  assert.equal((await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases.length, 1);
+
+  await page.getByRole('button', { name: 'Review and finish' }).click();
+  await page.getByText('Launch URL').first().waitFor();
+  await page.getByRole('button', { name: 'Copy Launch URL' }).first().click();
+  await page.getByText('Copied').first().waitFor();
+  assert.match(await page.evaluate(() => navigator.clipboard.readText()), /\/launch\?env=test$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Download all records/ }).click()]);
+  assert.match(download.suggestedFilename(), /\.json$/);
+  assert.deepEqual(await axeViolations(page), []);
+
+  await page.getByRole('button', { name: 'Audit log' }).click();
+  await page.getByRole('table', { name: /Changes/ }).waitFor();
+  const audit = await page.getByRole('table', { name: /Changes/ }).innerText();
+  assert.match(audit, /fhir_base/);
+  assert.match(audit, /pat\.admin@example\.org/);
+
+  await page.getByRole('button', { name: 'FHIR bases' }).click();
+  await page.getByRole('button', { name: 'Remove…' }).click();
+  await page.getByText(/Launches from it will stop working/).waitFor();
+  await page.getByRole('button', { name: 'Keep it' }).click();
+  await page.getByRole('button', { name: 'Remove…' }).click();
+  await page.getByRole('button', { name: 'Yes, remove' }).click();
+  await page.getByText('No FHIR base yet').waitFor();
+  assert.equal((await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases.length, 0);
+  // The browser logs the conflict's 409 as a failed resource; it was the point.
+  assert.deepEqual(problems.filter(p => !/status of 409/.test(p)), []);
+  await context.close();
+});

@@ -1,6 +1,10 @@
 //! The small components the page is made of.
 
+pub mod audit;
+pub mod fhir_bases;
+pub mod records;
 pub mod reports;
 pub mod session;
 pub mod status;
+pub mod tenant;
 pub mod tenants;

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use shared::tenant::{Environment, Tenant};
 
 use crate::api;
+use crate::views::tenant::Section;
 use crate::views::status::ErrorPanel;
 
 /// How many of the tenant's FHIR bases are in `env`.
@@ -12,7 +13,7 @@ pub fn count_bases(tenant: &Tenant, env: Environment) -> usize {
 }
 
 #[component]
-pub fn Tenants(on_open: Callback<Tenant>) -> impl IntoView {
+pub fn Tenants(on_open: Callback<(Tenant, Section)>) -> impl IntoView {
     let tenants = LocalResource::new(api::tenants);
     let retry = Callback::new(move |()| {
         tenants.set(None);
@@ -37,14 +38,15 @@ pub fn Tenants(on_open: Callback<Tenant>) -> impl IntoView {
 }
 
 #[component]
-fn TenantTable(tenants: Vec<Tenant>, on_open: Callback<Tenant>) -> impl IntoView {
+fn TenantTable(tenants: Vec<Tenant>, on_open: Callback<(Tenant, Section)>) -> impl IntoView {
     let rows = tenants
         .into_iter()
         .map(|t| {
             let test = count_bases(&t, Environment::Test);
             let production = count_bases(&t, Environment::Production);
             let name = t.display_name.clone();
-            let open = t.clone();
+            let (open, settings) = (t.clone(), t.clone());
+            let set_up = format!("Set up {name}");
             view! {
                 <tr>
                     <th scope="row">{t.display_name}</th>
@@ -52,7 +54,11 @@ fn TenantTable(tenants: Vec<Tenant>, on_open: Callback<Tenant>) -> impl IntoView
                     <td class="num">{test}</td>
                     <td class="num">{production}</td>
                     <td class="num">{t.version}</td>
-                    <td><button type="button" class="button button-secondary" aria-label=format!("Reports for {name}") on:click=move |_| on_open.run(open.clone())>"Reports"</button></td>
+                    <td>
+                        <button type="button" class="button button-secondary" aria-label=set_up on:click=move |_| on_open.run((settings.clone(), Section::FhirBases))>"Set up"</button>
+                        " "
+                        <button type="button" class="button button-secondary" aria-label=format!("Reports for {name}") on:click=move |_| on_open.run((open.clone(), Section::Reports))>"Reports"</button>
+                    </td>
                 </tr>
             }
         })
@@ -72,7 +78,7 @@ fn TenantTable(tenants: Vec<Tenant>, on_open: Callback<Tenant>) -> impl IntoView
                             <span class="badge env-production">"Production"</span> " FHIR bases"
                         </th>
                         <th scope="col" class="num">"Version"</th>
-                        <th scope="col">"Usage"</th>
+                        <th scope="col">"Open"</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
