@@ -207,6 +207,40 @@ pub async fn audit(id: String) -> Result<Vec<shared::audit::AuditEntry>, Failure
     read_json::<AuditPage>(resp).await.map(|p| p.entries)
 }
 
+/// A "Generate a new phone number" order as the API shows it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct NumberOrder {
+    pub id: String,
+    pub status: String,
+    pub step: String,
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Numbers {
+    pub numbers: Vec<String>,
+    pub orders: Vec<NumberOrder>,
+}
+
+/// `GET …/sms/numbers`.
+pub async fn numbers(id: String) -> Result<Numbers, Failure> {
+    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/sms/numbers"))).send().await.map_err(Failure::network)?;
+    read_json(resp).await
+}
+
+/// `POST …/sms/numbers`: 202 and the order runs on the server.
+pub async fn order_number(id: String, area_code: String, csrf: Csrf) -> Result<(), Failure> {
+    let mut body = serde_json::json!({ "country": "US" });
+    if !area_code.trim().is_empty() {
+        body["area_code"] = area_code.trim().into();
+    }
+    let resp = send_write("POST", &tenant_url(&id, "/sms/numbers"), &csrf, None, Some(body.to_string())).await?;
+    if resp.ok() { Ok(()) } else { Err(failure(resp).await) }
+}
+
 /// The query string of a report: a range in days, or "custom" with two
 /// dates, and the department.
 pub fn report_query(range: &str, from: &str, to: &str, department: &str) -> String {

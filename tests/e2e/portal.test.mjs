@@ -9,13 +9,17 @@ import { fhirBase } from '../standins/ehr-sandbox.mjs';
 
 let stack;
 let browser;
+let sms;
 before(async () => {
-  stack = await startStack();
+  const { startSmsStandIn, DEFAULT_ACCOUNT } = await import('../standins/sms.mjs');
+  sms = await startSmsStandIn({ port: 0, purchaseDelayMs: 1500 });
+  stack = await startStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
+  await sms?.close();
 });
 
 async function loginUrl(role = 'platform_admin', tenant_id) {
@@ -158,5 +162,68 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
   assert.equal((await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases.length, 0);
   // The browser logs the conflict's 409 as a failed resource; it was the point.
   assert.deepEqual(problems.filter(p => !/status of 409/.test(p)), []);
+  await context.close();
+});
+
+test('SMS settings in the browser: consents, provider, templates with segment counts, a new number that survives a reload, a number per base', async () => {
+  const { DEFAULT_ACCOUNT } = await import('../standins/sms.mjs');
+  await stack.api('POST', '/api/v1/tenants', { id: 'hillside', display_name: 'Hillside Clinic' });
+  await stack.api('POST', '/api/v1/tenants/hillside/fhir-bases', {
+    url: fhirBase(stack.sandbox.url, 'good3'), environment: 'production', department: 'Cardiology',
+    client: { client_id: 'c3', auth_method: 'private_key_jwt' },
+  }, { 'if-match': '"v1"' });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(await loginUrl('tenant_admin', 'hillside'));
+  const openSms = async () => {
+    await page.getByRole('button', { name: 'Set up Hillside Clinic' }).click();
+    await page.getByRole('button', { name: 'SMS', exact: true }).click();
+    await page.getByRole('heading', { name: /SMS notifications/ }).waitFor();
+  };
+  await openSms();
+
+  // A wrong SID is refused with the reason next to the provider.
+  await page.getByLabel('Twilio Account SID').fill('XX123');
+  await page.getByRole('button', { name: 'Save SMS settings' }).click();
+  await page.getByText(/A Twilio Account SID starts with AC/).first().waitFor();
+  await page.getByLabel('Twilio Account SID').fill(DEFAULT_ACCOUNT.accountSid);
+  await page.getByLabel('API address').fill(sms.url);
+  await page.getByLabel(/on our organisation's behalf/).check();
+  await page.getByLabel(/attendees' consent/).check();
+  await page.getByLabel('Clinic name in messages').fill('Hillside');
+
+  // Live preview and segment count while typing.
+  const confirmation = page.getByLabel('Confirmation (booked)');
+  await page.getByText(/^1 segment · GSM-7/).first().waitFor();
+  await confirmation.fill('{clinic}: see you {date} {time} 🙂 {link}');
+  await page.getByText(/UCS-2/).first().waitFor();
+  assert.match(await page.locator('.preview').first().innerText(), /Hillside: see you Mon, Nov 23 09:30 AM 🙂 https:/);
+  await page.getByRole('button', { name: 'Save SMS settings' }).click();
+  await page.getByText('Saved.', { exact: true }).waitFor();
+  const stored = (await stack.api('GET', '/api/v1/tenants/hillside')).body.sms;
+  assert.equal(stored.consent_attendees, true);
+  assert.match(stored.templates.en.confirmation, /🙂/);
+  assert.equal(stored.provider.api_base, sms.url);
+
+  await page.getByLabel('Area code (optional)').fill('816');
+  await page.getByRole('button', { name: 'Generate a new phone number' }).click();
+  await page.getByText(/Order ord_\w+: /).first().waitFor();
+  await page.reload(); // progress survives a reload
+  await openSms();
+  await page.getByText(/Order ord_\w+: Ready — \+1816/).waitFor({ timeout: 20_000 });
+  const number = (await stack.api('GET', '/api/v1/tenants/hillside')).body.sms.numbers.find(n => n.startsWith('+1816'));
+  assert.ok(number);
+
+  // Reopen so the form holds the stored version, then link the base.
+  await page.reload();
+  await openSms();
+  await page.getByLabel(/Cardiology/).selectOption(number);
+  await page.getByRole('button', { name: 'Save SMS settings' }).click();
+  await page.getByText('Saved.', { exact: true }).waitFor();
+  const after = (await stack.api('GET', '/api/v1/tenants/hillside')).body;
+  assert.equal(after.sms.base_numbers[after.fhir_bases[0].id], number);
+  assert.deepEqual(await axeViolations(page), []);
+  assert.deepEqual(problems.filter(p => !/status of 400/.test(p)), []);
   await context.close();
 });

@@ -5,6 +5,7 @@ pub mod fhir_bases;
 pub mod records;
 pub mod reports;
 pub mod session;
+pub mod sms;
 pub mod status;
 pub mod tenant;
 pub mod tenants;

@@ -9,17 +9,20 @@ use crate::views::audit::AuditLog;
 use crate::views::fhir_bases::FhirBases;
 use crate::views::records::Records;
 use crate::views::reports::Reports;
+use crate::views::sms::Sms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     FhirBases,
+    Sms,
     Records,
     Audit,
     Reports,
 }
 
-const SECTIONS: [(Section, &str); 4] = [
+const SECTIONS: [(Section, &str); 5] = [
     (Section::FhirBases, "FHIR bases"),
+    (Section::Sms, "SMS"),
     (Section::Records, "Review and finish"),
     (Section::Audit, "Audit log"),
     (Section::Reports, "Reports"),
@@ -71,9 +74,10 @@ pub fn TenantPage(tenant: Tenant, section: Section, on_back: Callback<()>) -> im
             <nav aria-label="Tenant sections"><ul class="tabs">{nav}</ul></nav>
             {move || {
                 // The bases section follows the tenant itself (its form keeps its input).
-                let t = if open.get() == Section::FhirBases { current.get_untracked() } else { current.get() };
+                let t = if matches!(open.get(), Section::FhirBases | Section::Sms) { current.get_untracked() } else { current.get() };
                 match open.get() {
                     Section::FhirBases => view! { <FhirBases tenant=current/> }.into_any(),
+                    Section::Sms => view! { <Sms tenant=current/> }.into_any(),
                     Section::Records => view! { <Records tenant=t/> }.into_any(),
                     Section::Audit => view! { <AuditLog tenant_id=t.id.clone()/> }.into_any(),
                     Section::Reports => view! { <Reports tenant=t on_back/> }.into_any(),
