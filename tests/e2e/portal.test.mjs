@@ -146,6 +146,8 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
   assert.match(download.suggestedFilename(), /\.json$/);
   assert.deepEqual(await axeViolations(page), []);
 
+  // Finishing the wizard leaves the plain pages, where the audit log is.
+  await page.getByRole('button', { name: 'Finish set-up' }).click();
   await page.getByRole('button', { name: 'Audit log' }).click();
   await page.getByRole('table', { name: /Changes/ }).waitFor();
   const audit = await page.getByRole('table', { name: /Changes/ }).innerText();
@@ -223,6 +225,32 @@ test('SMS settings in the browser: consents, provider, templates with segment co
   await page.getByText('Saved.', { exact: true }).waitFor();
   const after = (await stack.api('GET', '/api/v1/tenants/hillside')).body;
   assert.equal(after.sms.base_numbers[after.fhir_bases[0].id], number);
+  assert.deepEqual(await axeViolations(page), []);
+  assert.deepEqual(problems.filter(p => !/status of 400/.test(p)), []);
+  await context.close();
+});
+
+test('video settings in the browser: provider, secret names only, launch options', async () => {
+  await stack.api('POST', '/api/v1/tenants', { id: 'lakeview', display_name: 'Lakeview' });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(await loginUrl('tenant_admin', 'lakeview'));
+  await page.getByRole('button', { name: 'Set up Lakeview' }).click();
+  await page.getByRole('button', { name: 'Video', exact: true }).click();
+  await page.getByLabel(/Self-hosted Jitsi-style rooms/).check();
+  await page.getByLabel('Meeting server').fill('https://meet.lakeview.example');
+  await page.getByLabel('App id').fill('visitgate');
+  await page.getByLabel(/Worker secret holding the app secret/).fill('not a name');
+  await page.getByLabel(/straight into the meeting/).check();
+  await page.getByRole('button', { name: 'Save video settings' }).click();
+  await page.getByText(/Name the Worker secret/).waitFor();
+  await page.getByLabel(/Worker secret holding the app secret/).fill('JITSI_LAKEVIEW');
+  await page.getByRole('button', { name: 'Save video settings' }).click();
+  await page.getByText('Saved.', { exact: true }).waitFor();
+  const t = (await stack.api('GET', '/api/v1/tenants/lakeview')).body;
+  assert.deepEqual(t.video, { provider: 'jitsi', base_url: 'https://meet.lakeview.example', app_id: 'visitgate', secret_ref: 'JITSI_LAKEVIEW' });
+  assert.equal(t.launch.skip_provider_page, true);
   assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(problems.filter(p => !/status of 400/.test(p)), []);
   await context.close();

@@ -9,3 +9,4 @@ pub mod sms;
 pub mod status;
 pub mod tenant;
 pub mod tenants;
+pub mod video;
