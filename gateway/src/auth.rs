@@ -1,7 +1,7 @@
 //! Who is calling: bearer API tokens (automation) and portal sessions
-//! (browser), with CSRF protection for the latter. Production OIDC sign-in
-//! (portal issue) plugs in by creating the same [`Session`] after its
-//! callback, exactly as the one-time login link does here.
+//! (browser), with CSRF protection for the latter. Both ways of signing in
+//! (one-time login links here, OpenID Connect in `signin`) end in
+//! [`start_session`].
 
 use shared::tenant::Role;
 use worker::{Method, Request, Response};
@@ -123,13 +123,14 @@ pub async fn login(req: &Request, ctx: &Ctx) -> Result<Response> {
     let grant = ConfigStore::new(&ctx.env)?.take_login_link(sha256_hex(&token), crate::now_ms()).await?.ok_or_else(|| {
         Error::new(410, "login_link_spent", "This sign-in link was already used or has expired. Ask for a new one (make dev prints one).")
     })?;
+    start_session(ctx, grant.subject, grant.role).await
+}
+
+/// A new portal session for `subject` and on to the portal: the end of every
+/// sign-in (login link or OpenID Connect).
+pub async fn start_session(ctx: &Ctx, subject: String, role: Role) -> Result<Response> {
     let value = random_token(32);
-    let session = Session {
-        subject: grant.subject,
-        role: grant.role,
-        csrf_token: random_token(24),
-        expires_at_ms: crate::now_ms() + (SESSION_TTL_SECS * 1000) as f64,
-    };
+    let session = Session { subject, role, csrf_token: random_token(24), expires_at_ms: crate::now_ms() + (SESSION_TTL_SECS * 1000) as f64 };
     kv::put_session(&kv::store(&ctx.env)?, &sha256_hex(&value), &session, SESSION_TTL_SECS).await?;
     let mut resp = Response::empty()?.with_status(303);
     resp.headers_mut().set("location", "/admin/")?;

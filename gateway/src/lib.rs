@@ -19,6 +19,7 @@ pub mod notify;
 pub mod pages;
 pub mod patient;
 pub mod portal;
+pub mod signin;
 pub mod sms;
 pub mod storage;
 pub mod upstream;
@@ -136,6 +137,8 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
         (_, p) if p.starts_with("/api/v1/") => api::handle(req, ctx, &p["/api/v1/".len()..]).await,
         (_, p) if p.starts_with("/api/") => Err(Error::not_found("This API version")),
         (Method::Get, "/admin/login") => auth::login(&req, ctx).await,
+        (Method::Get, "/admin/signin") => signin::start(ctx).await.or_else(|e| Ok(signin::error_page(&e))),
+        (Method::Get, signin::CALLBACK_PATH) => signin::callback(&req, ctx).await,
         (Method::Get, "/launch") => launch::start(&req, ctx).await,
         (Method::Get, "/launch/callback") => launch::callback(&req, ctx).await,
         (Method::Get, "/.well-known/jwks.json") => launch::jwks(ctx),

@@ -153,7 +153,16 @@ async fn send_write(method: &str, url: &str, csrf: &Csrf, if_match: Option<u64>,
 
 /// A write to a tenant (`If-Match` its version), read as `Saved`.
 pub async fn save(method: &'static str, url: String, csrf: Csrf, version: u64, body: Option<serde_json::Value>) -> Saved {
-    let resp = match send_write(method, &url, &csrf, Some(version), body.map(|b| b.to_string())).await {
+    write(method, url, csrf, Some(version), body).await
+}
+
+/// `POST /api/v1/tenants`: a new tenant (platform admins).
+pub async fn create_tenant(id: String, display_name: String, csrf: Csrf) -> Saved {
+    write("POST", TENANTS.to_string(), csrf, None, Some(serde_json::json!({ "id": id, "display_name": display_name }))).await
+}
+
+async fn write(method: &'static str, url: String, csrf: Csrf, version: Option<u64>, body: Option<serde_json::Value>) -> Saved {
+    let resp = match send_write(method, &url, &csrf, version, body.map(|b| b.to_string())).await {
         Ok(r) => r,
         Err(f) => return Saved::Failed(f, None),
     };

@@ -7,7 +7,7 @@ use shared::api::Me;
 use crate::api::{self, Failure};
 use crate::views::session::SessionBar;
 use crate::views::status::{ErrorPanel, Loading, SignedOutPanel};
-use crate::views::tenant::{Section, TenantPage};
+use crate::views::tenant::TenantPage;
 use crate::views::tenants::Tenants;
 
 /// What the page is showing, derived from `/me` and the sign-out button.
@@ -40,8 +40,8 @@ pub fn App() -> impl IntoView {
     });
     let on_signed_out = Callback::new(move |()| signed_out.set(true));
     // The tenant open, and at which section, if any.
-    let open = RwSignal::new(None::<(shared::tenant::Tenant, Section)>);
-    let on_open = Callback::new(move |(t, s)| open.set(Some((t, s))));
+    let open = RwSignal::new(None::<crate::views::tenants::Open>);
+    let on_open = Callback::new(move |o| open.set(Some(o)));
     let on_back = Callback::new(move |()| open.set(None));
 
     view! {
@@ -58,8 +58,11 @@ pub fn App() -> impl IntoView {
                 Phase::SignedIn(me) => {
                     provide_context(api::Csrf(me.csrf_token.clone()));
                     match open.get() {
-                    Some((tenant, section)) => view! { <TenantPage tenant section on_back/> }.into_any(),
-                    None => view! { <Tenants on_open/> }.into_any(),
+                    Some((tenant, section, wizard)) => view! { <TenantPage tenant section wizard on_back/> }.into_any(),
+                    None => {
+                        let platform = matches!(me.role, shared::tenant::Role::PlatformAdmin);
+                        view! { <Tenants on_open platform/> }.into_any()
+                    }
                     }
                 }
                 Phase::SignedOut => view! { <SignedOutPanel/> }.into_any(),

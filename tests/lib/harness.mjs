@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEhrSandbox } from '../standins/ehr-sandbox.mjs';
 import { startVideoStandIn, DEFAULT_APP } from '../standins/video.mjs';
+import { startOidcStandIn, gatewaySigninConfig, DEFAULT_CLIENT } from '../standins/oidc.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -116,7 +117,12 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
   const video = await startVideoStandIn({ port: 0, delayMs });
   const port = await freePort();
   sandbox.setGatewayUrl(`http://127.0.0.1:${port}`);
-  const allVars = { DEV_MODE: 'true', ADMIN_TOKEN_SHA256: sha, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...gatewaySecrets(), ...vars };
+  // Admins sign in through an Entra-shaped OpenID provider.
+  const oidc = await startOidcStandIn({ port: 0, redirectUris: [`http://127.0.0.1:${port}/admin/callback`] });
+  const allVars = {
+    DEV_MODE: 'true', ADMIN_TOKEN_SHA256: sha, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...gatewaySecrets(),
+    ADMIN_OIDC: gatewaySigninConfig(oidc.issuer), ADMIN_OIDC_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret, ...vars,
+  };
   const inspector = await freePort();
   const args = [
     'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
@@ -149,6 +155,7 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
   const stop = async () => {
     await sandbox.close();
     await video.close();
+    await oidc.close();
     if (!exited) {
       const gone = new Promise(r => child.once('exit', r));
       killGroup(child);
@@ -173,6 +180,7 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
     adminToken,
     sandbox,
     video,
+    oidc,
     vars: allVars,
     stateDir: join(dir, 'state'),
     api: apiClient(url, adminToken),

@@ -32,11 +32,16 @@ export class HttpBrowser {
     return this.cookies.find(c => c.name === name || c.name.startsWith(name));
   }
 
+  /** POST a form (as a browser submits one), then follow redirects like `get`. */
+  post(url, form, opts = {}) {
+    return this.get(url, { ...opts, form });
+  }
+
   /**
    * GET with redirects followed; returns the final response and the hops.
    * `until(url)` stops before requesting a matching URL (returned as `pending`).
    */
-  async get(url, { maxRedirects = 10, until = () => false } = {}) {
+  async get(url, { maxRedirects = 10, until = () => false, form } = {}) {
     const hops = [];
     let current = url;
     for (let i = 0; i <= maxRedirects; i++) {
@@ -45,7 +50,10 @@ export class HttpBrowser {
       const headers = {};
       const cookie = this.cookieHeader(current);
       if (cookie) headers.cookie = cookie;
-      const r = await fetch(current, { redirect: 'manual', headers });
+      // A form is posted on the first hop only; redirects after it are GETs (303/302 as browsers do).
+      const post = i === 0 && form;
+      if (post) headers['content-type'] = 'application/x-www-form-urlencoded';
+      const r = await fetch(current, { redirect: 'manual', headers, method: post ? 'POST' : 'GET', body: post ? new URLSearchParams(form).toString() : undefined });
       this.store(current, r.headers.getSetCookie());
       const text = await r.text();
       hops.push({ url: current, status: r.status, location: r.headers.get('location'), ms: performance.now() - started });

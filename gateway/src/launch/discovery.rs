@@ -92,7 +92,7 @@ pub async fn get_cached(ctx: &Ctx, iss: &str, kv_copy: Option<Discovery>) -> Res
 }
 
 /// GETs a JSON document; every way it can fail is put in words by `failed`.
-async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str, what: &str, failed: impl Fn(String) -> Error) -> Result<T, Error> {
+pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str, what: &str, failed: impl Fn(String) -> Error) -> Result<T, Error> {
     let resp = get(url, "application/json", TIMEOUT).await.map_err(|e| match e {
         UpstreamError::Timeout => failed("no answer within 5 seconds".into()),
         UpstreamError::Network(w) => failed(w),

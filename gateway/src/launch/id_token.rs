@@ -37,6 +37,9 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     #[serde(default, rename = "fhirUser")]
     pub fhir_user: Option<String>,
+    /// Every other claim (the admin sign-in maps roles from these).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +95,17 @@ fn key_for<'a>(set: &'a JwkSet, kid: Option<&str>) -> Option<&'a Jwk> {
     }
 }
 
+/// SMART's id_token: the OpenID Connect checks plus a `fhirUser`.
 pub fn verify(token: &str, keys: &JwkSet, issuer: &str, client_id: &str, nonce: &str, now: u64) -> Result<IdTokenClaims, IdTokenError> {
+    let claims = verify_oidc(token, keys, issuer, client_id, nonce, now)?;
+    if claims.fhir_user.as_deref().is_none_or(str::is_empty) {
+        return Err(IdTokenError::NoFhirUser);
+    }
+    Ok(claims)
+}
+
+/// OpenID Connect Core §3.1.3.7: signature, `iss`, `aud`, `exp`, `nonce`.
+pub fn verify_oidc(token: &str, keys: &JwkSet, issuer: &str, client_id: &str, nonce: &str, now: u64) -> Result<IdTokenClaims, IdTokenError> {
     let header = decode_header(token).map_err(|_| IdTokenError::Malformed)?;
     if !ALLOWED.contains(&header.alg) {
         return Err(IdTokenError::UnsupportedAlgorithm);
@@ -122,9 +135,6 @@ pub fn verify(token: &str, keys: &JwkSet, issuer: &str, client_id: &str, nonce: 
     }
     if !crate::crypto::constant_time_eq(claims.nonce.as_deref().unwrap_or_default(), nonce) {
         return Err(IdTokenError::Nonce);
-    }
-    if claims.fhir_user.as_deref().is_none_or(str::is_empty) {
-        return Err(IdTokenError::NoFhirUser);
     }
     Ok(claims)
 }

@@ -20,9 +20,10 @@ pub fn SignedOutPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="signed-out-title">
             <h2 id="signed-out-title">"Not signed in"</h2>
+            <p><a class="button" href="/admin/signin">"Sign in with your organisation account"</a></p>
             <p>
-                "Open the one-time sign-in link that " <code>"make dev"</code>
-                " printed (or ask your platform admin for one)."
+                "Or open a one-time sign-in link (" <code>"make dev"</code>
+                " prints one; your platform admin can make one)."
             </p>
         </section>
     }
