@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { gatewaySecrets } from '../tests/lib/harness.mjs';
 import { DEFAULT_ACCOUNT } from '../tests/standins/sms.mjs';
 import { DEV_ACS_ACCESS_KEY } from '../tests/standins/acs.mjs';
+import { DEFAULT_CLIENT } from '../tests/standins/oidc.mjs';
 
 const file = process.argv[2];
 const current = {};
@@ -15,7 +16,8 @@ if (existsSync(file)) {
   }
 }
 const wanted = { ...gatewaySecrets(), EHR_CLIENT_SECRET_DEMO: 'demo-client-secret', TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken,
-  SENDGRID_API_KEY: 'SG.dev-key', ACS_ACCESS_KEY: DEV_ACS_ACCESS_KEY };
+  SENDGRID_API_KEY: 'SG.dev-key', ACS_ACCESS_KEY: DEV_ACS_ACCESS_KEY,
+  ADMIN_OIDC_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret };
 const merged = { ...wanted, ...current };
 writeFileSync(file, Object.entries(merged).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n');
 chmodSync(file, 0o600);

@@ -76,9 +76,12 @@ Visitgate is running.
   SMS stand-in   ${smsUrl}            (Twilio; its outbox shows the texts patients get)
   email stand-in ${sendgridUrl}            (SendGrid; its outbox shows the emails patients get)
   ACS stand-in   ${acsUrl}            (Azure Communication Services SMS + Email, for the second provider)
+  sign-in        http://127.0.0.1:8795            (Entra ID-shaped OpenID provider for admins)
   API token      .dev/admin-token      (platform admin; send as "Authorization: Bearer …")
 
-One-time admin sign-in link (valid 10 minutes):
+Sign in to the admin portal: open ${gateway}/admin/, press "Sign in with your organisation
+account" and pick Pat Platform (platform admin) or Dana Demo (admin of the demo tenant).
+Or use this one-time admin sign-in link (valid 10 minutes):
   ${link.body.url}
 
 Ctrl-C stops everything.`);

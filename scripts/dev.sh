@@ -17,7 +17,9 @@ fi
 # cookies stay valid across restarts); .dev.vars is rebuilt from them.
 node scripts/dev-secrets.mjs .dev/secrets.env
 sha=$(node -e "process.stdout.write(require('crypto').createHash('sha256').update(require('fs').readFileSync('.dev/admin-token','utf8').trim()).digest('hex'))")
-{ echo "DEV_MODE=true"; echo "PUBLIC_ORIGIN=http://127.0.0.1:8787"; echo "ADMIN_TOKEN_SHA256=$sha"; cat .dev/secrets.env; } > .dev.vars
+# Admins sign in through the OpenID provider stand-in (tests/standins/oidc.mjs).
+oidc=$(node -e "import('./tests/standins/oidc.mjs').then(m => process.stdout.write(m.gatewaySigninConfig('http://127.0.0.1:8795/' + m.TENANT + '/v2.0')))")
+{ echo "DEV_MODE=true"; echo "PUBLIC_ORIGIN=http://127.0.0.1:8787"; echo "ADMIN_TOKEN_SHA256=$sha"; echo "ADMIN_OIDC='$oidc'"; cat .dev/secrets.env; } > .dev.vars
 
 # The reports database (local D1): apply any new migrations.
 wrangler d1 migrations apply visitgate-reports --local --persist-to .dev/state >/dev/null
@@ -40,6 +42,8 @@ pids+=($!)
 setsid node tests/standins/acs.mjs --port 8793 --purchase-delay-ms 20000 &
 pids+=($!)
 setsid node tests/standins/sendgrid.mjs --port 8794 &
+pids+=($!)
+setsid node tests/standins/oidc.mjs --port 8795 --redirect-uri http://127.0.0.1:8787/admin/callback &
 pids+=($!)
 VISITGATE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port 8787 --persist-to .dev/state \
   --show-interactive-dev-session=false --log-level warn --test-scheduled &

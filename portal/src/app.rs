@@ -42,7 +42,26 @@ pub fn App() -> impl IntoView {
     // The tenant open, and at which section, if any.
     let open = RwSignal::new(None::<crate::views::tenants::Open>);
     let on_open = Callback::new(move |o| open.set(Some(o)));
-    let on_back = Callback::new(move |()| open.set(None));
+    let on_back = Callback::new(move |()| {
+        open.set(None);
+        crate::route::show(None);
+    });
+    // Once signed in, go back to where the address says (a reload, a shared link).
+    let restored = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !matches!(phase.get(), Phase::SignedIn(_)) || restored.get_untracked() {
+            return;
+        }
+        restored.set(true);
+        if let Some(place) = crate::route::parse(&crate::route::current()) {
+            leptos::task::spawn_local(async move {
+                match api::tenant(place.tenant_id.clone()).await {
+                    Ok(t) => open.set(Some((t, place.section, place.wizard))),
+                    Err(_) => crate::route::show(None),
+                }
+            });
+        }
+    });
 
     view! {
         <header class="site-header">

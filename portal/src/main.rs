@@ -7,6 +7,7 @@
 
 mod api;
 mod app;
+mod route;
 mod views;
 
 fn main() {

@@ -77,7 +77,7 @@ function metadata(ctx) {
   });
 }
 
-const page = (title, body) => html(200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+const page = (title, body) => html(200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title>
 <style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto}button{display:block;width:100%;margin:.4rem 0;padding:.8rem;font:inherit;text-align:left}</style></head>
 <body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`);
 

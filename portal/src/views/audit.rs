@@ -25,7 +25,7 @@ pub fn AuditLog(tenant_id: String) -> impl IntoView {
             {move || match entries.get() {
                 None => view! { <p role="status">"Loading…"</p> }.into_any(),
                 Some(Ok(list)) => view! {
-                    <div class="table-scroll">
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Audit log table">
                         <table class="data">
                             <caption>"Changes, newest first"</caption>
                             <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th><th scope="col">"Changes"</th></tr></thead>

@@ -257,7 +257,7 @@ fn VisitsPanel(rows: Vec<VisitRow>, from_ms: i64, to_ms: i64) -> impl IntoView {
             <BarChart id="waits" title="Lobby wait" unit="visits" bars=waits/>
         </div>
         <fieldset class="columns"><legend>"Columns"</legend>{chooser}</fieldset>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Visits table">
             <table class="data visits">
                 <caption>{format!("Visits ({count})")}</caption>
                 <thead><tr>{header}</tr></thead>

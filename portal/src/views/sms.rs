@@ -75,6 +75,14 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
                             let new: Vec<String> = n.numbers.iter().filter(|x| !settings.with_untracked(|s| s.numbers.contains(x))).cloned().collect();
                             if !new.is_empty() {
                                 settings.update(|s| s.numbers.extend(new));
+                                // Follow that one stored change, so the next save is not a
+                                // conflict with ourselves; anyone else's change still is.
+                                let mine = tenant.get_untracked().version;
+                                if let Ok(t) = api::tenant(tid.clone()).await {
+                                    if t.version == mine + 1 {
+                                        tenant.set(t);
+                                    }
+                                }
                             }
                             orders.set(n.orders);
                             if !running {

@@ -139,7 +139,7 @@ fn TenantTable(tenants: Vec<Tenant>, on_open: Callback<Open>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Tenants table">
             <table class="data">
                 <caption>"Tenants"</caption>
                 <thead>
