@@ -76,7 +76,7 @@ async fn inbound(ctx: &Ctx, tenant_id: &str, data: &serde_json::Value) -> Result
         let key = format!("help|{}|{}", tenant_id, data["messageId"].as_str().unwrap_or_default());
         let first_sent = String::from(js_sys::Date::new_0().to_utc_string());
         let sms = crate::sms::Sms { from: to, to: from, body: &reply, status_callback: "", tag: "", key: &key, first_sent: &first_sent };
-        let outcome = crate::sms::send_sms(&ctx.env, &settings.provider, &sms).await;
+        let outcome = crate::sms::send_sms(&ctx.env, tenant_id, &settings.provider, &sms).await;
         if !matches!(outcome, crate::sms::SendOutcome::Sent { .. }) {
             worker::console_error!("notify: HELP reply not sent");
         }

@@ -7,7 +7,7 @@
 use shared::email::{EmailBody, EmailProvider};
 use worker::{Env, Headers, Method};
 
-use crate::sms::{secret, SendOutcome};
+use crate::sms::SendOutcome;
 use crate::upstream::{send, UpstreamError, UpstreamResponse};
 
 const ACS_EMAIL_API: &str = "api-version=2023-03-31";
@@ -21,18 +21,18 @@ pub struct Email<'a> {
     pub key: &'a str,
 }
 
-pub async fn send_email(env: &Env, provider: &EmailProvider, email: &Email<'_>) -> SendOutcome {
+pub async fn send_email(env: &Env, tenant_id: &str, provider: &EmailProvider, email: &Email<'_>) -> SendOutcome {
     crate::upstream::messaging_timeout(env);
     match provider {
         EmailProvider::AcsEmail { endpoint, access_key_ref, sender_address } => {
-            let Some(key) = secret(env, access_key_ref) else {
-                return SendOutcome::Failed(format!("the email service's access key (Worker secret {access_key_ref}) is not set up"));
+            let Some(key) = crate::secrets::get(env, tenant_id, access_key_ref).await else {
+                return SendOutcome::Failed(format!("the email service's access key (secret {access_key_ref}) is not set up"));
             };
             acs_send(endpoint.trim_end_matches('/'), &key, sender_address, email).await
         }
         EmailProvider::SendGrid { api_base, api_key_ref, from_email } => {
-            let Some(key) = secret(env, api_key_ref) else {
-                return SendOutcome::Failed(format!("the email service's API key (Worker secret {api_key_ref}) is not set up"));
+            let Some(key) = crate::secrets::get(env, tenant_id, api_key_ref).await else {
+                return SendOutcome::Failed(format!("the email service's API key (secret {api_key_ref}) is not set up"));
             };
             sendgrid_send(api_base.trim_end_matches('/'), &key, from_email, email).await
         }

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod pages;
 pub mod patient;
 pub mod portal;
+pub mod secrets;
 pub mod signin;
 pub mod sms;
 pub mod storage;

@@ -39,22 +39,19 @@ pub struct MeetingRequest {
     pub subject: String,
 }
 
-fn secret(env: &Env, name: &str) -> Result<String, Error> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string())
-        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::new(500, "video_secret_missing", format!("The video service's secret (Worker secret {name}) is not set up. Ask your Visitgate administrator.")))
+async fn secret(env: &Env, tenant_id: &str, name: &str) -> Result<String, Error> {
+    crate::secrets::get(env, tenant_id, name)
+        .await
+        .ok_or_else(|| Error::new(500, "video_secret_missing", format!("The video service's secret ({name}) is not set up. Enter it in the admin portal's Video settings, or ask your Visitgate administrator.")))
 }
 
-pub async fn create_or_get(env: &Env, settings: &VideoSettings, req: &MeetingRequest) -> Result<Meeting, Error> {
+pub async fn create_or_get(env: &Env, tenant_id: &str, settings: &VideoSettings, req: &MeetingRequest) -> Result<Meeting, Error> {
     match settings {
-        VideoSettings::Teams(t) => teams(env, t, req).await,
+        VideoSettings::Teams(t) => teams(env, tenant_id, t, req).await,
         VideoSettings::Jitsi(j) => {
             let end = js_sys::Date::parse(&req.end);
             let end_secs = if end.is_nan() { crate::now_secs() + 4 * 3600 } else { (end / 1000.0) as u64 };
-            Ok(jitsi_links(j, &secret(env, &j.secret_ref)?, &req.external_id, end_secs))
+            Ok(jitsi_links(j, &secret(env, tenant_id, &j.secret_ref).await?, &req.external_id, end_secs))
         }
     }
 }
@@ -75,8 +72,8 @@ thread_local! {
     static TOKENS: RefCell<HashMap<String, (String, u64)>> = RefCell::new(HashMap::new());
 }
 
-async fn graph_token(env: &Env, t: &TeamsSettings, force: bool) -> Result<String, Error> {
-    let key = format!("{}|{}|{}", t.login_base, t.entra_tenant_id, t.client_id);
+async fn graph_token(env: &Env, tenant_id: &str, t: &TeamsSettings, force: bool) -> Result<String, Error> {
+    let key = format!("{tenant_id}|{}|{}|{}", t.login_base, t.entra_tenant_id, t.client_id);
     let now = crate::now_secs();
     if !force {
         if let Some((token, _)) = TOKENS.with(|m| m.borrow().get(&key).cloned()).filter(|(_, exp)| *exp > now + 60) {
@@ -86,7 +83,7 @@ async fn graph_token(env: &Env, t: &TeamsSettings, force: bool) -> Result<String
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "client_credentials")
         .append_pair("client_id", &t.client_id)
-        .append_pair("client_secret", &secret(env, &t.client_secret_ref)?)
+        .append_pair("client_secret", &secret(env, tenant_id, &t.client_secret_ref).await?)
         .append_pair("scope", GRAPH_SCOPE);
     let headers = Headers::new();
     headers.set("content-type", "application/x-www-form-urlencoded")?;
@@ -123,15 +120,15 @@ async fn create_or_get_call(t: &TeamsSettings, token: &str, req: &MeetingRequest
     send(Method::Post, &url, headers, Some(body.to_string()), TIMEOUT).await.map_err(upstream_error)
 }
 
-async fn teams(env: &Env, t: &TeamsSettings, req: &MeetingRequest) -> Result<Meeting, Error> {
-    let mut resp = create_or_get_call(t, &graph_token(env, t, false).await?, req).await?;
+async fn teams(env: &Env, tenant_id: &str, t: &TeamsSettings, req: &MeetingRequest) -> Result<Meeting, Error> {
+    let mut resp = create_or_get_call(t, &graph_token(env, tenant_id, t, false).await?, req).await?;
     if resp.status == 401 {
         // The cached app token was revoked or expired early: one fresh try.
-        resp = create_or_get_call(t, &graph_token(env, t, true).await?, req).await?;
+        resp = create_or_get_call(t, &graph_token(env, tenant_id, t, true).await?, req).await?;
     }
     if resp.status == 429 || resp.status >= 500 {
         worker::Delay::from(Duration::from_millis(500)).await;
-        resp = create_or_get_call(t, &graph_token(env, t, false).await?, req).await?;
+        resp = create_or_get_call(t, &graph_token(env, tenant_id, t, false).await?, req).await?;
     }
     if !resp.ok() {
         let detail: Value = serde_json::from_str(&resp.body).unwrap_or_default();

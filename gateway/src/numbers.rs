@@ -215,11 +215,11 @@ async fn step(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order) -> 
     let Some(sms) = &tenant.sms else { return Err("the SMS settings were removed".into()) };
     match &sms.provider {
         SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => {
-            let token = crate::sms::secret(env, auth_token_ref).ok_or("the Twilio auth token secret is not set up")?;
+            let token = crate::secrets::get(env, &tenant.id, auth_token_ref).await.ok_or("the Twilio auth token secret is not set up")?;
             twilio_buy(env, tenant, order, &format!("{}/2010-04-01/Accounts/{account_sid}", api_base.trim_end_matches('/')), account_sid, &token).await
         }
         SmsProvider::Acs { endpoint, access_key_ref } => {
-            let key = crate::sms::secret(env, access_key_ref).ok_or("the Communication Services access key secret is not set up")?;
+            let key = crate::secrets::get(env, &tenant.id, access_key_ref).await.ok_or("the Communication Services access key secret is not set up")?;
             acs_step(env, tenant, order, endpoint.trim_end_matches('/'), &key).await
         }
     }

@@ -80,18 +80,18 @@ pub struct Sms<'a> {
     pub first_sent: &'a str,
 }
 
-pub async fn send_sms(env: &Env, provider: &SmsProvider, sms: &Sms<'_>) -> SendOutcome {
+pub async fn send_sms(env: &Env, tenant_id: &str, provider: &SmsProvider, sms: &Sms<'_>) -> SendOutcome {
     crate::upstream::messaging_timeout(env);
     match provider {
         SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => {
-            let Some(token) = secret(env, auth_token_ref) else {
-                return SendOutcome::Failed(format!("the SMS provider's token (Worker secret {auth_token_ref}) is not set up"));
+            let Some(token) = crate::secrets::get(env, tenant_id, auth_token_ref).await else {
+                return SendOutcome::Failed(format!("the SMS provider's token (secret {auth_token_ref}) is not set up"));
             };
             twilio_send(&Twilio { account_sid, token, api_base }, sms).await
         }
         SmsProvider::Acs { endpoint, access_key_ref } => {
-            let Some(key) = secret(env, access_key_ref) else {
-                return SendOutcome::Failed(format!("the SMS provider's access key (Worker secret {access_key_ref}) is not set up"));
+            let Some(key) = crate::secrets::get(env, tenant_id, access_key_ref).await else {
+                return SendOutcome::Failed(format!("the SMS provider's access key (secret {access_key_ref}) is not set up"));
             };
             acs_send(endpoint.trim_end_matches('/'), &key, sms).await
         }
@@ -190,7 +190,7 @@ async fn verified_params(mut req: worker::Request, ctx: &crate::Ctx, tenant: &sh
     let Some(shared::sms::SmsSettings { provider: SmsProvider::Twilio { auth_token_ref, .. }, .. }) = &tenant.sms else {
         return Err(Error::not_found("This webhook"));
     };
-    let token = secret(&ctx.env, auth_token_ref).ok_or_else(|| Error::internal("SMS auth token missing"))?;
+    let token = crate::secrets::get(&ctx.env, &tenant.id, auth_token_ref).await.ok_or_else(|| Error::internal("SMS auth token missing"))?;
     let signature = req.headers().get("x-twilio-signature")?.unwrap_or_default();
     let url = req.url()?.to_string();
     let body = req.text().await?;

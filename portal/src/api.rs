@@ -324,3 +324,32 @@ mod tests {
         assert_eq!(parse_body::<TenantList>("[]").unwrap_err().code, "bad_response");
     }
 }
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct StoredSecret {
+    pub name: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredSecrets {
+    secrets: Vec<StoredSecret>,
+}
+
+/// `GET …/secrets`: names and when they were set; never a value.
+pub async fn secrets(id: String) -> Result<Vec<StoredSecret>, Failure> {
+    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/secrets"))).send().await.map_err(Failure::network)?;
+    read_json::<StoredSecrets>(resp).await.map(|s| s.secrets)
+}
+
+/// `PUT …/secrets/{name}`: stores a value (write-only).
+pub async fn store_secret(id: String, name: String, value: String, csrf: Csrf) -> Result<(), Failure> {
+    let body = serde_json::json!({ "value": value }).to_string();
+    let resp = send_write("PUT", &tenant_url(&id, &format!("/secrets/{}", url_pair("", &name).trim_start_matches('='))), &csrf, None, Some(body)).await?;
+    if resp.ok() {
+        return Ok(());
+    }
+    let text = resp.text().await.unwrap_or_default();
+    Err(Failure::from_response(resp.status(), &resp.status_text(), &text))
+}

@@ -31,3 +31,9 @@ pub fn discovery(normalized_fhir_base: &str) -> String {
 pub fn patient_link(code: &str) -> String {
     format!("link:{code}")
 }
+
+/// A tenant's write-only secrets: name → value sealed with `SECRETS_KEY`
+/// (never plain), so senders read them at the edge without the config store.
+pub fn secrets(tenant_id: &str) -> String {
+    format!("secrets:{tenant_id}")
+}

@@ -244,9 +244,22 @@ fn twilio_api() -> String {
     "https://api.twilio.com".into()
 }
 
-/// A Worker secret's name as the settings refer to it.
+/// The gateway's own secrets and settings: never usable by a tenant's
+/// settings (they would be sent wherever those settings point).
+pub const RESERVED_SECRETS: [&str; 7] = [
+    "ADMIN_TOKEN_SHA256",
+    "LAUNCH_COOKIE_KEY",
+    "APPOINTMENT_REF_KEY",
+    "CLIENT_ASSERTION_KEY",
+    "SECRETS_KEY",
+    "ADMIN_OIDC",
+    "ADMIN_OIDC_CLIENT_SECRET",
+];
+
+/// A secret's name as the settings refer to it (a Worker secret, or one
+/// stored in the portal): capital letters, digits, '_'; not a reserved one.
 pub fn is_secret_name(r: &str) -> bool {
-    !r.is_empty() && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    !r.is_empty() && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') && !RESERVED_SECRETS.contains(&r)
 }
 
 pub fn is_e164(n: &str) -> bool {
@@ -290,7 +303,7 @@ impl SmsSettings {
                     out.push(("provider.account_sid".into(), "A Twilio Account SID starts with AC and has 34 characters.".into()));
                 }
                 if !is_secret_name(auth_token_ref) {
-                    out.push(("provider.auth_token_ref".into(), "Name the Worker secret that holds the auth token (capital letters, digits, '_').".into()));
+                    out.push(("provider.auth_token_ref".into(), "Name the secret that holds the auth token (capital letters, digits, '_'; not one of Visitgate's own keys).".into()));
                 }
                 if !crate::fhir_url::is_acceptable_endpoint(api_base, dev_mode) {
                     out.push(("provider.api_base".into(), "The API address must be https://.".into()));
@@ -301,7 +314,7 @@ impl SmsSettings {
                     out.push(("provider.endpoint".into(), "The Communication Services endpoint must be https://.".into()));
                 }
                 if !is_secret_name(access_key_ref) {
-                    out.push(("provider.access_key_ref".into(), "Name the Worker secret that holds the access key (capital letters, digits, '_').".into()));
+                    out.push(("provider.access_key_ref".into(), "Name the secret that holds the access key (capital letters, digits, '_'; not one of Visitgate's own keys).".into()));
                 }
             }
         }

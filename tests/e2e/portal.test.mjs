@@ -211,15 +211,13 @@ test('SMS settings in the browser: consents, provider, templates with segment co
   await page.getByLabel('Area code (optional)').fill('816');
   await page.getByRole('button', { name: 'Generate a new phone number' }).click();
   await page.getByText(/Order ord_\w+: /).first().waitFor();
-  await page.reload(); // progress survives a reload
-  await openSms();
+  await page.reload(); // progress survives a reload; the address keeps the page
+  await page.getByRole('heading', { name: /SMS notifications/ }).waitFor();
   await page.getByText(/Order ord_\w+: Ready — \+1816/).waitFor({ timeout: 20_000 });
   const number = (await stack.api('GET', '/api/v1/tenants/hillside')).body.sms.numbers.find(n => n.startsWith('+1816'));
   assert.ok(number);
 
-  // Reopen so the form holds the stored version, then link the base.
-  await page.reload();
-  await openSms();
+  // No reload needed: the form follows the version the finished order stored.
   await page.getByLabel(/Cardiology/).selectOption(number);
   await page.getByRole('button', { name: 'Save SMS settings' }).click();
   await page.getByText('Saved.', { exact: true }).waitFor();
@@ -241,11 +239,11 @@ test('video settings in the browser: provider, secret names only, launch options
   await page.getByLabel(/Self-hosted Jitsi-style rooms/).check();
   await page.getByLabel('Meeting server').fill('https://meet.lakeview.example');
   await page.getByLabel('App id').fill('visitgate');
-  await page.getByLabel(/Worker secret holding the app secret/).fill('not a name');
+  await page.getByLabel('Name of the secret holding the app secret').fill('not a name');
   await page.getByLabel(/straight into the meeting/).check();
   await page.getByRole('button', { name: 'Save video settings' }).click();
-  await page.getByText(/Name the Worker secret/).waitFor();
-  await page.getByLabel(/Worker secret holding the app secret/).fill('JITSI_LAKEVIEW');
+  await page.getByText(/Name the secret \(capital letters/).waitFor();
+  await page.getByLabel('Name of the secret holding the app secret').fill('JITSI_LAKEVIEW');
   await page.getByRole('button', { name: 'Save video settings' }).click();
   await page.getByText('Saved.', { exact: true }).waitFor();
   const t = (await stack.api('GET', '/api/v1/tenants/lakeview')).body;

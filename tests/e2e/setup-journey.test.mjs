@@ -26,7 +26,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const { startSmsStandIn, DEFAULT_ACCOUNT } = await import('../standins/sms.mjs');
   sms = await startSmsStandIn({ port: 0, purchaseDelayMs: 3000 });
-  stack = await startStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken, EHR_SECRET_NORTHWIND: SECRET } });
+  stack = await startStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -80,14 +80,21 @@ test('a new tenant set up entirely in the browser, then launched and texted with
     await page.getByLabel('Department label').fill(department);
     await page.getByLabel(/Client id/).fill(client);
     await page.locator('#base-auth').selectOption(secret ? 'client_secret_basic' : 'private_key_jwt');
-    if (secret) await page.getByLabel(/Worker secret holding the client secret/).fill(secret);
+    if (secret) {
+      // Write-only: typed once, stored sealed, never shown again.
+      await page.getByLabel('Name of the secret holding the client secret').fill(secret);
+      await page.getByLabel(/^Client secret \(write-only/).fill(SECRET);
+      await page.getByRole('button', { name: 'Store secret' }).click();
+      await page.getByText(`A value for ${secret} is stored`).waitFor();
+      assert.equal(await page.getByLabel(/^Client secret \(write-only/).inputValue(), '');
+    }
     await page.getByRole('button', { name: 'Validate', exact: true }).click();
     await page.getByText('Validating…').first().waitFor().catch(() => {}); // may be quick
     await page.locator('form').getByText('Validation passed').first().waitFor();
     await page.getByRole('button', { name: 'Done' }).click();
     await page.getByRole('heading', { level: 4, name: department.replace(/[()]/g, m => m) }).filter({ hasText: department }).first().waitFor();
   };
-  await addBase('good', 'Test', 'Virtual care (test)', 'vg-northwind', 'EHR_SECRET_NORTHWIND');
+  await addBase('good', 'Test', 'Virtual care (test)', 'vg-northwind', 'NORTHWIND_EHR_SECRET');
   await step(page, 'test-base');
   await addBase('good2', 'Production', 'Virtual care', 'vg-northwind-prod', null);
   await step(page, 'production-base');
@@ -133,7 +140,11 @@ test('a new tenant set up entirely in the browser, then launched and texted with
   await page.getByLabel(/Microsoft Teams/).check();
   await page.getByLabel('Entra ID directory (tenant) id').fill(DEFAULT_APP.tenantId);
   await page.getByLabel('App (client) id').fill(DEFAULT_APP.clientId);
-  await page.getByLabel(/Worker secret holding the client secret/).fill('VIDEO_CLIENT_SECRET');
+  await page.getByLabel('Name of the secret holding the client secret').fill('NORTHWIND_TEAMS_SECRET');
+  await page.getByLabel('Name of the secret holding the client secret').blur();
+  await page.getByLabel(/^Client secret \(write-only/).fill(DEFAULT_APP.clientSecret);
+  await page.getByRole('button', { name: 'Store secret' }).click();
+  await page.getByText('A value for NORTHWIND_TEAMS_SECRET is stored').waitFor();
   await page.getByLabel(/Meeting organiser/).fill('dr.visits@contoso.example');
   await page.getByLabel('Sign-in address').fill(stack.video.url);
   await page.getByLabel('Microsoft Graph address').fill(stack.video.url);
@@ -185,6 +196,12 @@ test('a new tenant set up entirely in the browser, then launched and texted with
   const visit = await new HttpBrowser().get(launchUrl.href);
   assert.equal(visit.status, 200, visit.text.slice(0, 400));
   assert.match(visit.text, /Join/);
+  // The EHR client secret and the Teams app secret came from what was typed in the portal.
+  const graph = await (await fetch(`${stack.video.url}/_video/meetings`)).json();
+  assert.equal(graph.length, 1, 'the meeting was made with the stored Teams secret');
+  const secretsShown = await stack.api('GET', '/api/v1/tenants/northwind-health/secrets');
+  assert.deepEqual(secretsShown.body.secrets.map(x => x.name), ['NORTHWIND_EHR_SECRET', 'NORTHWIND_TEAMS_SECRET']);
+  assert.ok(!secretsShown.text.includes(SECRET) && !secretsShown.text.includes(DEFAULT_APP.clientSecret));
 
   // A visit booked on the production base gets its confirmation from the generated number,
   // with a link under the records' patient link base.

@@ -74,6 +74,7 @@ export function gatewaySecrets() {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
   return {
     LAUNCH_COOKIE_KEY: randomBytes(32).toString('hex'),
+    SECRETS_KEY: randomBytes(32).toString('hex'),
     APPOINTMENT_REF_KEY: randomBytes(32).toString('hex'),
     CLIENT_ASSERTION_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }),
     VIDEO_CLIENT_SECRET: DEFAULT_APP.clientSecret,

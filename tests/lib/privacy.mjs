@@ -23,6 +23,22 @@ function files(dir) {
   return out;
 }
 
+/** None of `values` (e.g. a secret's plain text) anywhere the gateway keeps state or in its log. */
+export function assertNotStored(stack, values) {
+  const blobs = [['wrangler log', stack.logs()]];
+  for (const f of files(stack.stateDir)) {
+    try {
+      blobs.push([f, readFileSync(f).toString('latin1')]);
+    } catch (e) {
+      if (e.code !== 'ENOENT') throw e;
+    }
+  }
+  assert.ok(blobs.length > 3, 'state was written');
+  for (const value of values) {
+    for (const [name, text] of blobs) assert.ok(!text.includes(value), `${JSON.stringify(value)} found in ${name}`);
+  }
+}
+
 export function assertNoPatientData(stack) {
   const blobs = [['wrangler log', stack.logs()]];
   for (const f of files(stack.stateDir)) {

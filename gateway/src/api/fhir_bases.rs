@@ -28,10 +28,10 @@ fn checked_client(c: ClientRegistration) -> Result<ClientRegistration> {
     }
     let secret_ref = c.secret_ref.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     if let Some(s) = &secret_ref {
-        if s.len() > 64 || !s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+        if !shared::sms::is_secret_name(s) {
             return Err(Error::bad_request(
                 "invalid_secret_ref",
-                "secret_ref names a Worker secret (like EHR_CLIENT_SECRET_MAIN): capital letters, digits and '_'. Never paste the secret itself here.",
+                "secret_ref names a secret (like EHR_CLIENT_SECRET_MAIN): capital letters, digits and '_', not one of Visitgate's own keys. Never paste the secret itself here.",
             )
             .field("client.secret_ref"));
         }

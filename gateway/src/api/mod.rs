@@ -3,6 +3,7 @@
 
 mod fhir_bases;
 mod reports;
+mod secrets;
 mod session;
 mod tenants;
 
@@ -39,6 +40,9 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Get, ["tenants", id, "sms", "numbers"]) => tenants::numbers(ctx, &who, id).await,
         (Method::Get, ["tenants", id, "sms", "numbers", order]) => tenants::number_order(ctx, &who, id, order).await,
         (Method::Get, ["tenants", id, "sms", "webhooks"]) => tenants::sms_webhooks(ctx, &who, id).await,
+        (Method::Get, ["tenants", id, "secrets"]) => secrets::list(ctx, &who, id).await,
+        (Method::Put, ["tenants", id, "secrets", name]) => secrets::put(r, ctx, &who, id, name).await,
+        (Method::Delete, ["tenants", id, "secrets", name]) => secrets::delete(ctx, &who, id, name).await,
         (Method::Get, ["tenants", id, "reports", what]) => reports::handle(r, ctx, &who, id, what).await,
         (Method::Post, ["tenants", id, "fhir-bases"]) => fhir_bases::add(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
@@ -59,7 +63,8 @@ fn route_exists(s: &[&str]) -> bool {
             | ["login-links"]
             | ["tenants"]
             | ["tenants", _]
-            | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email"]
+            | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email" | "secrets"]
+            | ["tenants", _, "secrets", _]
             | ["tenants", _, "fhir-bases", _]
             | ["tenants", _, "sms", "numbers" | "webhooks"]
             | ["tenants", _, "sms", "numbers", _]

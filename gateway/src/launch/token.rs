@@ -113,8 +113,8 @@ pub async fn exchange(ctx: &Ctx, entry: &IssEntry, d: &Discovery, code: &str, ve
     let body = match entry.client.auth_method {
         ClientAuthMethod::ClientSecretBasic => {
             let name = entry.client.secret_ref.as_deref().unwrap_or("EHR_CLIENT_SECRET");
-            let secret = ctx.secret(name).ok_or_else(|| {
-                Error::new(500, "launch_client_secret_missing", format!("The client secret for this FHIR base is not set up (Worker secret {name}). Ask your Visitgate administrator."))
+            let secret = crate::secrets::get(&ctx.env, &entry.tenant_id, name).await.ok_or_else(|| {
+                Error::new(500, "launch_client_secret_missing", format!("The client secret for this FHIR base is not set up (secret {name}). Enter it with the FHIR base in the admin portal, or ask your Visitgate administrator."))
             })?;
             headers.set("authorization", &basic_auth(client_id, &ClientSecret(secret)))?;
             request_body(code, redirect_uri, verifier, None)

@@ -36,7 +36,18 @@ pub enum Command {
     Delete { id: String, expected_version: u64, actor: String, at: String },
     Audit { id: String, limit: u32 },
     PutLoginLink { hash: String, grant: Grant, expires_at_ms: f64 },
+    /// A write-only tenant secret (already sealed); `None` removes it.
+    SetSecret { tenant_id: String, name: String, sealed: Option<String>, actor: String, at: String },
+    ListSecrets { tenant_id: String },
     TakeLoginLink { hash: String, now_ms: f64 },
+}
+
+/// A stored secret as the API shows it: never its value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretInfo {
+    pub name: String,
+    pub updated_at: String,
+    pub updated_by: String,
 }
 
 /// What a one-time login link grants.
@@ -84,6 +95,12 @@ impl ConfigStore {
     pub async fn take_login_link(&self, hash: String, now_ms: f64) -> Result<Option<Grant>> {
         self.call(&Command::TakeLoginLink { hash, now_ms }).await
     }
+    pub async fn set_secret(&self, tenant_id: &str, name: &str, sealed: Option<String>, actor: &str, at: &str) -> Result<()> {
+        self.call(&Command::SetSecret { tenant_id: tenant_id.into(), name: name.into(), sealed, actor: actor.into(), at: at.into() }).await
+    }
+    pub async fn secrets(&self, tenant_id: &str) -> Result<Vec<SecretInfo>> {
+        self.call(&Command::ListSecrets { tenant_id: tenant_id.into() }).await
+    }
 }
 
 #[durable_object]
@@ -128,7 +145,15 @@ CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_
   actor TEXT NOT NULL, action TEXT NOT NULL, version INTEGER NOT NULL, changes TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, seq);
 CREATE TABLE IF NOT EXISTS login_links (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at_ms REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS secrets (tenant_id TEXT NOT NULL, name TEXT NOT NULL, sealed TEXT NOT NULL,
+  updated_at TEXT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (tenant_id, name));
 ";
+
+#[derive(Deserialize)]
+struct SealedRow {
+    name: String,
+    sealed: String,
+}
 
 impl DurableObject for ConfigStoreObject {
     fn new(state: State, env: Env) -> Self {
@@ -164,8 +189,44 @@ impl ConfigStoreObject {
             Command::Delete { id, expected_version, actor, at } => {
                 let _guard = self.write_lock.lock().await;
                 let before = self.commit_delete(&id, expected_version, &actor, &at)?;
+                self.state.storage().sql().exec("DELETE FROM secrets WHERE tenant_id = ?", vec![id.clone().into()])?;
                 self.publish(Some(&before), None).await?;
+                self.publish_secrets(&id).await?;
                 Ok(Value::Null)
+            }
+            Command::SetSecret { tenant_id, name, sealed, actor, at } => {
+                let _guard = self.write_lock.lock().await;
+                let tenant = self.load(&tenant_id)?.ok_or_else(|| Error::not_found("The tenant"))?;
+                let sql = self.state.storage().sql();
+                let had = !sql.exec("SELECT name FROM secrets WHERE tenant_id = ? AND name = ?", vec![tenant_id.clone().into(), name.clone().into()])?.to_array::<Value>()?.is_empty();
+                let action = match &sealed {
+                    Some(v) => {
+                        sql.exec(
+                            "INSERT OR REPLACE INTO secrets (tenant_id, name, sealed, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)",
+                            vec![tenant_id.clone().into(), name.clone().into(), v.clone().into(), at.clone().into(), actor.clone().into()],
+                        )?;
+                        "secret.set"
+                    }
+                    None => {
+                        sql.exec("DELETE FROM secrets WHERE tenant_id = ? AND name = ?", vec![tenant_id.clone().into(), name.clone().into()])?;
+                        "secret.delete"
+                    }
+                };
+                // The audit says a value was set or replaced, never what it was.
+                let word = |set: bool| set.then(|| Value::from("(a value)"));
+                let change = FieldChange { path: format!("/secrets/{name}"), before: word(had), after: word(sealed.is_some()) };
+                self.append_audit(&tenant_id, &at, &actor, action, tenant.version, &[change])?;
+                self.publish_secrets(&tenant_id).await?;
+                Ok(Value::Null)
+            }
+            Command::ListSecrets { tenant_id } => {
+                let rows: Vec<SecretInfo> = self
+                    .state
+                    .storage()
+                    .sql()
+                    .exec("SELECT name, updated_at, updated_by FROM secrets WHERE tenant_id = ? ORDER BY name", vec![tenant_id.into()])?
+                    .to_array()?;
+                Ok(serde_json::to_value(rows)?)
             }
             Command::PutLoginLink { hash, grant, expires_at_ms } => {
                 let sql = self.state.storage().sql();
@@ -191,6 +252,21 @@ impl ConfigStoreObject {
                 Ok(serde_json::to_value(grant)?)
             }
         }
+    }
+
+    /// The tenant's sealed secrets to KV (or the key removed when none are left).
+    async fn publish_secrets(&self, tenant_id: &str) -> Result<()> {
+        let rows: Vec<SealedRow> =
+            self.state.storage().sql().exec("SELECT name, sealed FROM secrets WHERE tenant_id = ?", vec![tenant_id.into()])?.to_array()?;
+        let kv = self.env.kv(crate::storage::kv::BINDING)?;
+        let key = kv_keys::secrets(tenant_id);
+        if rows.is_empty() {
+            kv.delete(&key).await.map_err(worker::Error::from)?;
+        } else {
+            let map: std::collections::BTreeMap<String, String> = rows.into_iter().map(|r| (r.name, r.sealed)).collect();
+            kv.put(&key, serde_json::to_string(&map)?).map_err(worker::Error::from)?.execute().await.map_err(worker::Error::from)?;
+        }
+        Ok(())
     }
 
     fn load(&self, id: &str) -> Result<Option<Tenant>> {

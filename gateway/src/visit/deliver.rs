@@ -317,11 +317,11 @@ impl Out<'_> {
         match self {
             Out::Sms(s) => {
                 let sms = crate::sms::Sms { from: &s.from, to: &s.to, body: &s.body, status_callback: &s.status_callback, tag: &d.visit_ref, key: &key, first_sent };
-                crate::sms::send_sms(env, &s.provider, &sms).await
+                crate::sms::send_sms(env, &d.tenant_id, &s.provider, &sms).await
             }
             Out::Email(e) => {
                 let email = crate::email::Email { to: &e.to, from_name: &e.from_name, body: &e.body, key: &key };
-                crate::email::send_email(env, &e.provider, &email).await
+                crate::email::send_email(env, &d.tenant_id, &e.provider, &email).await
             }
         }
     }

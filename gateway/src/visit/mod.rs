@@ -734,7 +734,7 @@ impl VisitObject {
                 let meeting = match existing {
                     Some(m) => m,
                     None => {
-                        let m = create_or_get(&self.env, &video, &request).await?;
+                        let m = create_or_get(&self.env, &info.tenant_id, &video, &request).await?;
                         storage.put("meeting", &m).await?;
                         self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?;
                         m

@@ -10,6 +10,7 @@ use shared::tenant::{ClientAuthMethod, Environment, FhirBase, Tenant};
 use shared::validation::{Severity, ValidationReport};
 
 use crate::api::{self, Csrf, Failure, Saved};
+use crate::views::secret::SecretValue;
 use crate::views::tenant::{failure_view, Conflict};
 
 pub fn env_badge(env: Environment) -> impl IntoView {
@@ -247,8 +248,9 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
                 <option value="client_secret_basic">"client_secret_basic (a client secret)"</option>
             </select>
             {move || (auth.get() == ClientAuthMethod::ClientSecretBasic).then(|| view! {
-                <label for="base-secret">"Name of the Worker secret holding the client secret"</label>
+                <label for="base-secret">"Name of the secret holding the client secret"</label>
                 <input id="base-secret" type="text" placeholder="EHR_CLIENT_SECRET_MAIN" prop:value=move || secret_ref.get() on:input=move |ev| secret_ref.set(event_target_value(&ev))/>
+                <SecretValue tenant_id=tenant.get_untracked().id name=Signal::derive(move || secret_ref.get()) id="base-secret-value" label="Client secret (write-only: stored encrypted, never shown again)"/>
             })}
             <p class="actions">
                 <button type="button" class="button button-secondary" on:click=validate disabled=move || busy.get().is_some()>"Validate"</button>

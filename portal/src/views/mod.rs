@@ -4,6 +4,7 @@ pub mod audit;
 pub mod fhir_bases;
 pub mod records;
 pub mod reports;
+pub mod secret;
 pub mod session;
 pub mod sms;
 pub mod status;

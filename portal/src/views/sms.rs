@@ -10,6 +10,7 @@ use shared::tenant::Tenant;
 
 use crate::api::{self, Csrf, Failure, Saved};
 use crate::views::fhir_bases::env_badge;
+use crate::views::secret::SecretValue;
 use crate::views::tenant::{failure_view, Conflict};
 
 fn blank() -> SmsSettings {
@@ -138,9 +139,10 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
     // Inputs are made once per provider kind and read their start value
     // untracked: re-creating them on every change would lose focus and text.
     let is_acs = Memo::new(move |_| settings.with(|s| matches!(s.provider, SmsProvider::Acs { .. })));
+    let tid_inputs = tid.clone();
     let provider_fields = move || {
         is_acs.track();
-        provider_inputs(settings)
+        provider_inputs(settings, tid_inputs.clone())
     };
     let bases = move || {
         let t = tenant.get();
@@ -258,21 +260,23 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
 }
 
 /// The provider's fields, made when the provider kind changes.
-fn provider_inputs(settings: RwSignal<SmsSettings>) -> AnyView {
+fn provider_inputs(settings: RwSignal<SmsSettings>, tenant_id: String) -> AnyView {
     match settings.get_untracked().provider {
         SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => view! {
             <label for="tw-sid">"Twilio Account SID"</label>
             <input id="tw-sid" type="text" prop:value=account_sid.clone() on:change=move |ev| settings.update(|s| if let SmsProvider::Twilio { account_sid, .. } = &mut s.provider { *account_sid = event_target_value(&ev) })/>
-            <label for="tw-token">"Worker secret holding the auth token (its name; the token itself is never entered here)"</label>
+            <label for="tw-token">"Name of the secret holding the auth token"</label>
             <input id="tw-token" type="text" prop:value=auth_token_ref.clone() on:change=move |ev| settings.update(|s| if let SmsProvider::Twilio { auth_token_ref, .. } = &mut s.provider { *auth_token_ref = event_target_value(&ev) })/>
+            <SecretValue tenant_id=tenant_id.clone() name=Signal::derive(move || settings.with(|s| match &s.provider { SmsProvider::Twilio { auth_token_ref, .. } => auth_token_ref.clone(), SmsProvider::Acs { access_key_ref, .. } => access_key_ref.clone() })) id="tw-token-value" label="Auth token (write-only: stored encrypted, never shown again)"/>
             <label for="tw-api">"API address"</label>
             <input id="tw-api" type="url" prop:value=api_base.clone() on:change=move |ev| settings.update(|s| if let SmsProvider::Twilio { api_base, .. } = &mut s.provider { *api_base = event_target_value(&ev) })/>
         }.into_any(),
         SmsProvider::Acs { endpoint, access_key_ref } => view! {
             <label for="acs-endpoint">"Communication Services endpoint"</label>
             <input id="acs-endpoint" type="url" prop:value=endpoint.clone() on:change=move |ev| settings.update(|s| if let SmsProvider::Acs { endpoint, .. } = &mut s.provider { *endpoint = event_target_value(&ev) })/>
-            <label for="acs-key">"Worker secret holding the access key (its name)"</label>
+            <label for="acs-key">"Name of the secret holding the access key"</label>
             <input id="acs-key" type="text" prop:value=access_key_ref.clone() on:change=move |ev| settings.update(|s| if let SmsProvider::Acs { access_key_ref, .. } = &mut s.provider { *access_key_ref = event_target_value(&ev) })/>
+            <SecretValue tenant_id=tenant_id.clone() name=Signal::derive(move || settings.with(|s| match &s.provider { SmsProvider::Acs { access_key_ref, .. } => access_key_ref.clone(), SmsProvider::Twilio { auth_token_ref, .. } => auth_token_ref.clone() })) id="acs-key-value" label="Access key (write-only: stored encrypted, never shown again)"/>
         }.into_any(),
         }
 }

@@ -9,6 +9,7 @@ use shared::tenant::Tenant;
 use shared::video::{JitsiSettings, LaunchSettings, TeamsSettings, VideoSettings};
 
 use crate::api::{self, Csrf, Failure, Saved};
+use crate::views::secret::SecretValue;
 use crate::views::tenant::{failure_view, Conflict};
 
 fn teams_default() -> VideoSettings {
@@ -34,12 +35,20 @@ fn field(id: &'static str, label: &'static str, value: String, set: impl Fn(&mut
     }
 }
 
-fn inputs(video: RwSignal<VideoSettings>) -> AnyView {
+fn secret_name(v: &VideoSettings) -> String {
+    match v {
+        VideoSettings::Teams(t) => t.client_secret_ref.clone(),
+        VideoSettings::Jitsi(j) => j.secret_ref.clone(),
+    }
+}
+
+fn inputs(video: RwSignal<VideoSettings>, tenant_id: String) -> AnyView {
     match video.get_untracked() {
         VideoSettings::Teams(t) => view! {
             {field("v-tenant", "Entra ID directory (tenant) id", t.entra_tenant_id, |s, v| if let VideoSettings::Teams(t) = s { t.entra_tenant_id = v }, video)}
             {field("v-client", "App (client) id", t.client_id, |s, v| if let VideoSettings::Teams(t) = s { t.client_id = v }, video)}
-            {field("v-secret", "Worker secret holding the client secret (its name)", t.client_secret_ref, |s, v| if let VideoSettings::Teams(t) = s { t.client_secret_ref = v }, video)}
+            {field("v-secret", "Name of the secret holding the client secret", t.client_secret_ref, |s, v| if let VideoSettings::Teams(t) = s { t.client_secret_ref = v }, video)}
+            <SecretValue tenant_id=tenant_id.clone() name=Signal::derive(move || secret_name(&video.get())) id="v-secret-value" label="Client secret (write-only: stored encrypted, never shown again)"/>
             {field("v-organizer", "Meeting organiser (user id or UPN)", t.organizer_user_id, |s, v| if let VideoSettings::Teams(t) = s { t.organizer_user_id = v }, video)}
             {field("v-login", "Sign-in address", t.login_base, |s, v| if let VideoSettings::Teams(t) = s { t.login_base = v }, video)}
             {field("v-graph", "Microsoft Graph address", t.graph_base, |s, v| if let VideoSettings::Teams(t) = s { t.graph_base = v }, video)}
@@ -48,7 +57,8 @@ fn inputs(video: RwSignal<VideoSettings>) -> AnyView {
         VideoSettings::Jitsi(j) => view! {
             {field("v-base", "Meeting server", j.base_url, |s, v| if let VideoSettings::Jitsi(j) = s { j.base_url = v }, video)}
             {field("v-app", "App id", j.app_id, |s, v| if let VideoSettings::Jitsi(j) = s { j.app_id = v }, video)}
-            {field("v-jsecret", "Worker secret holding the app secret (its name)", j.secret_ref, |s, v| if let VideoSettings::Jitsi(j) = s { j.secret_ref = v }, video)}
+            {field("v-jsecret", "Name of the secret holding the app secret", j.secret_ref, |s, v| if let VideoSettings::Jitsi(j) = s { j.secret_ref = v }, video)}
+            <SecretValue tenant_id=tenant_id.clone() name=Signal::derive(move || secret_name(&video.get())) id="v-jsecret-value" label="App secret (write-only: stored encrypted, never shown again)"/>
         }
         .into_any(),
     }
@@ -63,6 +73,7 @@ pub fn Video(tenant: RwSignal<Tenant>) -> impl IntoView {
     let error = RwSignal::new(None::<(Failure, Option<String>)>);
     let busy = RwSignal::new(false);
     let saved = RwSignal::new(false);
+    let tid = tenant.get_untracked().id;
     let is_jitsi = Memo::new(move |_| video.with(|v| matches!(v, VideoSettings::Jitsi(_))));
     let save = move |_| {
         busy.set(true);
@@ -97,7 +108,7 @@ pub fn Video(tenant: RwSignal<Tenant>) -> impl IntoView {
             <fieldset><legend>"Provider"</legend>
                 <label class="choice"><input type="radio" name="video-provider" prop:checked=move || !is_jitsi.get() on:change=move |_| video.set(teams_default())/> " Microsoft Teams (through Microsoft Graph)"</label>
                 <label class="choice"><input type="radio" name="video-provider" prop:checked=move || is_jitsi.get() on:change=move |_| video.set(jitsi_default())/> " Self-hosted Jitsi-style rooms"</label>
-                {move || { is_jitsi.track(); inputs(video) }}
+                {move || { is_jitsi.track(); inputs(video, tid.clone()) }}
             </fieldset>
             <fieldset><legend>"Launch"</legend>
                 <label class="choice"><input type="checkbox" prop:checked=move || launch.get().write_back on:change=set_launch(|l, on| l.write_back = on)/>
