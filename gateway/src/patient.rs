@@ -101,7 +101,8 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
     }
 }
 
-fn patient_page(lang: Lang, t: &Text, link: &PatientLink) -> String {
+/// The patient's page for an open link (what `GET /j/{code}` renders).
+pub fn patient_page(lang: Lang, t: &Text, link: &PatientLink) -> String {
     let start = link.start.clone().unwrap_or_default();
     let words = serde_json::json!({
         "check_ok": t.check_ok, "denied": t.denied, "no_device": t.no_device,

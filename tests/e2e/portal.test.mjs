@@ -112,14 +112,14 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
 
   // A server that fails validation: the plain reason, still no Done.
   await url.fill(fhirBase(stack.sandbox.url, 'nos256'));
-  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByRole('button', { name: 'Validate', exact: true }).click();
   await page.getByText('Validation failed').waitFor();
   assert.equal(await done.isDisabled(), true);
 
   await url.fill(fhirBase(stack.sandbox.url, 'good2'));
   await page.getByLabel('Department label').fill('Virtual care');
   await page.getByLabel(/Client id/).fill('vg-riverside');
-  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByRole('button', { name: 'Validate', exact: true }).click();
   await page.getByText('Validation passed').waitFor();
   assert.deepEqual(await axeViolations(page), []);
 
@@ -130,12 +130,24 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
   await page.getByText('Someone else changed this').waitFor();
   await page.getByRole('button', { name: 'Reload their version' }).click();
   await page.getByRole('heading', { name: /Riverside Health System/ }).waitFor();
-  await page.getByRole('button', { name: 'Validate' }).click();
+  await page.getByRole('button', { name: 'Validate', exact: true }).click();
   await page.getByText('Validation passed').waitFor();
   await done.click();
   await page.getByText('Saved. The FHIR base is in the list above.').waitFor();
   await page.getByRole('heading', { level: 4, name: /Virtual care/ }).waitFor();
   assert.equal((await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases.length, 1);
+
+  // Edit: the form fills with the stored base; saving re-validates (PUT).
+  await page.getByRole('button', { name: 'Edit Virtual care' }).click();
+  await page.getByRole('heading', { name: 'Edit Virtual care' }).waitFor();
+  assert.equal(await url.inputValue(), fhirBase(stack.sandbox.url, 'good2'));
+  await page.getByLabel('Department label').fill('Virtual care east');
+  await page.getByRole('button', { name: 'Validate', exact: true }).click();
+  await page.locator('form').getByText('Validation passed').first().waitFor();
+  await done.click();
+  await page.getByRole('heading', { level: 4, name: /Virtual care east/ }).waitFor();
+  const edited = (await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases;
+  assert.deepEqual(edited.map(b => b.department), ['Virtual care east']);
 
   await page.getByRole('button', { name: 'Review and finish' }).click();
   await page.getByText('Launch URL').first().waitFor();

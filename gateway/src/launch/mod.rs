@@ -74,6 +74,24 @@ fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
     format!("Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
+/// The EHR authorize request (SMART App Launch 2.2 §2.1.4): code flow,
+/// `aud` = the FHIR base, PKCE S256, state and nonce.
+pub fn authorize_url(endpoint: &str, client_id: &str, redirect_uri: &str, launch: &str, scope: &str, s: &LaunchState, iss: &str) -> Option<url::Url> {
+    let mut url = url::Url::parse(endpoint).ok()?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("launch", launch)
+        .append_pair("scope", scope)
+        .append_pair("state", &s.state)
+        .append_pair("aud", iss)
+        .append_pair("nonce", &s.nonce)
+        .append_pair("code_challenge", &pkce_challenge(&s.code_verifier))
+        .append_pair("code_challenge_method", "S256");
+    Some(url)
+}
+
 /// `GET /launch?iss=…&launch=…[&env=test|production]`
 pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     let q = query(req)?;
@@ -100,18 +118,8 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
         expires_at: crate::now_secs() + LAUNCH_TTL_SECS,
     };
     let scope = provider_scopes(&d.capabilities, entry.launch.write_back);
-    let mut url = url::Url::parse(&d.authorization_endpoint).map_err(|_| discovery_error(&iss, "bad authorization_endpoint"))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &entry.client.client_id)
-        .append_pair("redirect_uri", &redirect_uri(ctx))
-        .append_pair("launch", launch)
-        .append_pair("scope", &scope)
-        .append_pair("state", &state.state)
-        .append_pair("aud", &iss)
-        .append_pair("nonce", &state.nonce)
-        .append_pair("code_challenge", &pkce_challenge(&state.code_verifier))
-        .append_pair("code_challenge_method", "S256");
+    let url = authorize_url(&d.authorization_endpoint, &entry.client.client_id, &redirect_uri(ctx), launch, &scope, &state, &iss)
+        .ok_or_else(|| discovery_error(&iss, "bad authorization_endpoint"))?;
     let sealed = cookie::seal(&key, LAUNCH_PURPOSE, &state, random_bytes());
     let mut resp = Response::empty()?.with_status(302);
     resp.headers_mut().set("location", url.as_str())?;

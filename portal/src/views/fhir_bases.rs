@@ -77,11 +77,14 @@ pub fn FhirBases(tenant: RwSignal<Tenant>) -> impl IntoView {
     let conflict = RwSignal::new(None::<Tenant>);
     let on_saved = Callback::new(move |t| tenant.set(t));
     let on_conflict = Callback::new(move |t| conflict.set(Some(t)));
+    // The base being edited in the form below, if any.
+    let editing = RwSignal::new(None::<FhirBase>);
+    let on_edit = Callback::new(move |b| editing.set(Some(b)));
     // The list follows the tenant; the form below is made once, so what the
     // admin typed survives a save, a conflict and a reload.
     let rows = move || {
         let t = tenant.get();
-        t.fhir_bases.iter().cloned().map(|b| view! { <BaseRow base=b tenant=t.clone() on_saved on_conflict/> }).collect_view()
+        t.fhir_bases.iter().cloned().map(|b| view! { <BaseRow base=b tenant=t.clone() on_saved on_conflict on_edit/> }).collect_view()
     };
     view! {
         <section aria-labelledby="bases-title">
@@ -89,13 +92,14 @@ pub fn FhirBases(tenant: RwSignal<Tenant>) -> impl IntoView {
             {move || conflict.get().map(|theirs| view! { <Conflict theirs on_reload=Callback::new(move |t| { conflict.set(None); on_saved.run(t) })/> })}
             {move || tenant.get().fhir_bases.is_empty().then(|| view! { <p class="empty">"No FHIR base yet. Add the first one below."</p> })}
             <ul class="bases">{rows}</ul>
-            <AddBase tenant csrf on_saved on_conflict/>
+            <AddBase tenant csrf on_saved on_conflict editing/>
         </section>
     }
 }
 
 #[component]
-fn BaseRow(base: FhirBase, tenant: Tenant, on_saved: Callback<Tenant>, on_conflict: Callback<Tenant>) -> impl IntoView {
+fn BaseRow(base: FhirBase, tenant: Tenant, on_saved: Callback<Tenant>, on_conflict: Callback<Tenant>, on_edit: Callback<FhirBase>) -> impl IntoView {
+    let for_edit = base.clone();
     let csrf = use_context::<Csrf>().unwrap_or(Csrf(None));
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(None::<&'static str>);
@@ -138,6 +142,8 @@ fn BaseRow(base: FhirBase, tenant: Tenant, on_saved: Callback<Tenant>, on_confli
             <p class="actions">
                 <button type="button" class="button button-secondary" on:click=revalidate disabled=move || busy.get().is_some()>"Re-validate"</button>
                 " "
+                <button type="button" class="button button-secondary" aria-label=format!("Edit {label}") on:click=move |_| on_edit.run(for_edit.clone())>"Edit…"</button>
+                " "
                 {move || if confirming.get() {
                     let remove = remove.clone();
                     view! {
@@ -157,7 +163,7 @@ fn BaseRow(base: FhirBase, tenant: Tenant, on_saved: Callback<Tenant>, on_confli
 }
 
 #[component]
-fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_conflict: Callback<Tenant>) -> impl IntoView {
+fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_conflict: Callback<Tenant>, editing: RwSignal<Option<FhirBase>>) -> impl IntoView {
     let url = RwSignal::new(String::new());
     let touched = RwSignal::new(false);
     let environment = RwSignal::new(Environment::Test);
@@ -169,6 +175,18 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
     let report = RwSignal::new(None::<ValidationReport>);
     let error = RwSignal::new(None::<(Failure, Option<String>)>);
     let done = RwSignal::new(false);
+    // Editing fills the form with the base as stored; validation runs again on save.
+    Effect::new(move |_| {
+        if let Some(b) = editing.get() {
+            url.set(b.url.clone());
+            environment.set(b.environment);
+            department.set(b.department.clone());
+            client_id.set(b.client.client_id.clone());
+            auth.set(b.client.auth_method);
+            secret_ref.set(b.client.secret_ref.clone().unwrap_or_default());
+            done.set(false);
+        }
+    });
     // Changing what was validated means validating again.
     Effect::new(move |_| {
         url.track();
@@ -204,11 +222,16 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
         }
         let body = serde_json::json!({ "url": url.get_untracked().trim(), "environment": environment.get_untracked(), "department": department.get_untracked().trim(), "client": client });
         let t = tenant.get_untracked();
-        let (csrf, target, version) = (csrf.clone(), api::tenant_url(&t.id, "/fhir-bases"), t.version);
+        let (method, path) = match editing.get_untracked() {
+            Some(b) => ("PUT", format!("/fhir-bases/{}", b.id)),
+            None => ("POST", "/fhir-bases".to_string()),
+        };
+        let (csrf, target, version) = (csrf.clone(), api::tenant_url(&t.id, &path), t.version);
         spawn_local(async move {
-            match api::save("POST", target, csrf, version, Some(body)).await {
+            match api::save(method, target, csrf, version, Some(body)).await {
                 Saved::Ok(t) => {
                     done.set(true);
+                    editing.set(None);
                     on_saved.run(*t);
                 }
                 Saved::Conflict(t) => on_conflict.run(*t),
@@ -224,7 +247,10 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
     let field_error = move |name: &str| error.get().and_then(|(f, field)| (field.as_deref() == Some(name) || field.as_deref().is_some_and(|x| x.starts_with(&format!("{name}.")))).then_some(f.message));
     view! {
         <form class="add-base" on:submit=|ev| ev.prevent_default() aria-labelledby="add-base-title">
-            <h3 id="add-base-title">"Add a FHIR base URL"</h3>
+            <h3 id="add-base-title">{move || match editing.get() {
+                Some(b) => format!("Edit {}", if b.department.is_empty() { b.url } else { b.department }),
+                None => "Add a FHIR base URL".to_string(),
+            }}</h3>
             <label for="base-url">"FHIR base URL"</label>
             <input id="base-url" type="url" required autocomplete="off" prop:value=move || url.get()
                 on:input=move |ev| url.set(event_target_value(&ev)) on:blur=move |_| touched.set(true)
@@ -243,7 +269,7 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
             <input id="base-client" type="text" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev)) aria-describedby="base-client-error"/>
             <p id="base-client-error" class="field-error">{move || field_error("client")}</p>
             <label for="base-auth">"Client authentication"</label>
-            <select id="base-auth" on:change=move |ev| auth.set(if event_target_value(&ev) == "client_secret_basic" { ClientAuthMethod::ClientSecretBasic } else { ClientAuthMethod::PrivateKeyJwt })>
+            <select id="base-auth" prop:value=move || auth.get().as_str() on:change=move |ev| auth.set(if event_target_value(&ev) == "client_secret_basic" { ClientAuthMethod::ClientSecretBasic } else { ClientAuthMethod::PrivateKeyJwt })>
                 <option value="private_key_jwt" selected=true>"private_key_jwt (recommended; our public key is in the integration records)"</option>
                 <option value="client_secret_basic">"client_secret_basic (a client secret)"</option>
             </select>
@@ -257,6 +283,9 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
                 " "
                 <button type="button" class="button" on:click=save
                     disabled=move || busy.get().is_some() || !report.get().is_some_and(|r| r.ok) || client_id.get().trim().is_empty()>"Done"</button>
+                {move || editing.get().is_some().then(|| view! {
+                    " " <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>"Cancel editing"</button>
+                })}
                 {move || busy.get().map(|b| view! { <span role="status" class="progress">" " {b}</span> })}
             </p>
             <p class="hint">"“Done” becomes available once validation has passed and a client id is given."</p>
