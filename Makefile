@@ -1,5 +1,5 @@
 # The two commands (see README): `make dev` and `make test`.
-.PHONY: dev test build tools
+.PHONY: dev test build tools bench
 
 dev:
 	bash scripts/dev.sh
@@ -10,6 +10,9 @@ test:
 build:
 	bash scripts/tools.sh
 	bash scripts/build.sh
+
+bench:
+	bash scripts/bench.sh
 
 tools:
 	bash scripts/tools.sh --browser
