@@ -159,7 +159,13 @@ if (!SKIP.has('reports')) {
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-reports.mjs'), '--json', out], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8'));
-    for (const [k, v] of Object.entries(j)) if (typeof v === 'number') add('reports (D1, 100k events)', k, v, /_ms$/.test(k) ? 'ms' : '');
+    const g = `reports (D1, ${j.events} events)`;
+    add(g, 'loaded in', round(j.load_s), 's', `${j.visits} visits`);
+    for (const [k, what] of [['summary_30d_ms', 'summary, 30 days'], ['visits_7d_ms', 'visits table, 7 days'], ['healthz_ms', '/healthz, same run']]) {
+      add(g, `${what} p50`, round(j[k].p50), 'ms');
+      add(g, `${what} p95`, round(j[k].p95), 'ms');
+    }
+    add(g, 'query plans', j.plans.visits.includes('USING INDEX') && j.plans.events.includes('USING INDEX') ? 'indexed' : 'SCAN', '', `${j.plans.visits}; ${j.plans.events}`);
   } else {
     log('bench-reports failed:', (r.stderr || r.stdout).slice(-600));
   }

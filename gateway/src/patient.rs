@@ -76,10 +76,13 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
     let env = &ctx.env;
     match (req.method(), sub) {
         (Method::Get, "") => {
-            let (env2, r) = (env.clone(), link.visit_ref.clone());
-            ctx.background(async move {
-                let _ = visit::record(&env2, &r, Event::new("patient_link_opened", None, None)).await;
-            });
+            // One "opened" per visit a minute from this isolate: reloads cost no Durable Object call.
+            if first_open_in_a_while(&link.visit_ref, crate::now_secs()) {
+                let (env2, r) = (env.clone(), link.visit_ref.clone());
+                ctx.background(async move {
+                    let _ = visit::record(&env2, &r, Event::new("patient_link_opened", None, None)).await;
+                });
+            }
             Ok(html_with_csp(200, &patient_page(lang, t, &link), CSP))
         }
         (Method::Get, "status") => crate::http::json(200, &visit::patient_status(env, &link.visit_ref).await?),
@@ -99,6 +102,29 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
         (Method::Get, "live") => visit::live(env, &link.visit_ref, req, "patient").await,
         _ => Ok(problem(404, lang, t.not_found_title, t.not_found, "link_not_found")),
     }
+}
+
+thread_local! {
+    static RECENT_OPENS: std::cell::RefCell<std::collections::HashMap<String, u64>> = std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+const REOPEN_QUIET_SECS: u64 = 60;
+
+/// True when this isolate has not recorded an open of this visit in the last minute.
+pub fn first_open_in_a_while(visit_ref: &str, now: u64) -> bool {
+    RECENT_OPENS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 10_000 {
+            m.retain(|_, at| *at + REOPEN_QUIET_SECS > now);
+        }
+        match m.get(visit_ref) {
+            Some(at) if *at + REOPEN_QUIET_SECS > now => false,
+            _ => {
+                m.insert(visit_ref.to_string(), now);
+                true
+            }
+        }
+    })
 }
 
 /// The patient's page for an open link (what `GET /j/{code}` renders).
@@ -190,3 +216,16 @@ pub const LOBBY_JS: &str = r#"(() => {
   });
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_within_a_minute_is_not_recorded_again() {
+        assert!(first_open_in_a_while("v1", 1000));
+        assert!(!first_open_in_a_while("v1", 1030));
+        assert!(first_open_in_a_while("v2", 1030), "another visit");
+        assert!(first_open_in_a_while("v1", 1060));
+    }
+}
