@@ -729,17 +729,21 @@ impl VisitObject {
                 let storage = self.state.storage();
                 storage.put("info", &info).await?;
                 storage.put("visit_ref", &visit_ref).await?;
-                let link_code = self.ensure_link(&info, &visit_ref).await?;
                 let existing: Option<Meeting> = storage.get("meeting").await?;
-                let meeting = match existing {
-                    Some(m) => m,
-                    None => {
-                        let m = create_or_get(&self.env, &info.tenant_id, &video, &request).await?;
-                        storage.put("meeting", &m).await?;
-                        self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?;
-                        m
+                // The patient link (a KV write) while the video provider makes the meeting.
+                let meeting = async {
+                    match existing {
+                        Some(m) => Ok::<_, Error>(m),
+                        None => {
+                            let m = create_or_get(&self.env, &info.tenant_id, &video, &request).await?;
+                            storage.put("meeting", &m).await?;
+                            self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?;
+                            Ok(m)
+                        }
                     }
                 };
+                let (link_code, meeting) = futures_util::future::join(self.ensure_link(&info, &visit_ref), meeting).await;
+                let (link_code, meeting) = (link_code?, meeting?);
                 self.push(Event::new("provider_launch", Some(&ehr_user_id), None)).await?;
                 Ok(serde_json::to_value(OpenReply { meeting, link_code })?)
             }
