@@ -8,10 +8,10 @@ use leptos::task::spawn_local;
 use shared::sms::{render, segments, Encoding, Fill, MessageKind, SmsProvider, SmsSettings, Templates, ALL_KINDS};
 use shared::tenant::Tenant;
 
-use crate::api::{self, Csrf, Failure, Saved};
+use crate::api::{self, Csrf, Failure};
 use crate::views::fhir_bases::env_badge;
 use crate::views::secret::SecretValue;
-use crate::views::tenant::{failure_view, Conflict};
+use crate::views::tenant::{failure_view, Conflict, SaveState};
 
 fn blank() -> SmsSettings {
     serde_json::from_value(serde_json::json!({"provider": {"kind": "twilio", "account_sid": "", "auth_token_ref": "TWILIO_AUTH_TOKEN"}})).expect("defaults")
@@ -51,10 +51,8 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
     let csrf = use_context::<Csrf>().unwrap_or(Csrf(None));
     let start = tenant.get_untracked().sms.unwrap_or_else(blank);
     let settings = RwSignal::new(start);
-    let conflict = RwSignal::new(None::<Tenant>);
-    let error = RwSignal::new(None::<(Failure, Option<String>)>);
-    let busy = RwSignal::new(false);
-    let saved = RwSignal::new(false);
+    let state = SaveState::new();
+    let SaveState { busy, saved, error, conflict } = state;
     let lang = RwSignal::new("en".to_string());
     let tid = tenant.get_untracked().id;
 
@@ -115,25 +113,9 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
             });
         }
     };
-    let save = move |_| {
-        busy.set(true);
-        error.set(None);
-        saved.set(false);
-        let t = tenant.get_untracked();
-        let body = serde_json::to_value(settings.get_untracked()).ok();
-        let (csrf, url) = (csrf.clone(), api::tenant_url(&t.id, "/sms"));
-        spawn_local(async move {
-            match api::save("PUT", url, csrf, t.version, body).await {
-                Saved::Ok(t) => {
-                    saved.set(true);
-                    tenant.set(*t);
-                }
-                Saved::Conflict(t) => conflict.set(Some(*t)),
-                Saved::Invalid(_, f) => error.set(Some((f, None))),
-                Saved::Failed(f, field) => error.set(Some((f, field))),
-            }
-            busy.set(false);
-        });
+    let save = {
+        let csrf = csrf.clone();
+        move |_| state.put(tenant, csrf.clone(), "/sms", serde_json::to_value(settings.get_untracked()).ok())
     };
     let field_error = move |name: &'static str| error.get().and_then(|(f, field)| field.is_some_and(|x| x == name || x.starts_with(&format!("{name}."))).then_some(f.message));
     // Inputs are made once per provider kind and read their start value

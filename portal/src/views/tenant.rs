@@ -60,6 +60,44 @@ pub fn Conflict(theirs: Tenant, on_reload: Callback<Tenant>) -> impl IntoView {
     }
 }
 
+/// One settings section's save: in progress, saved, why not (with the
+/// field), or someone else's newer version (409).
+#[derive(Clone, Copy)]
+pub struct SaveState {
+    pub busy: RwSignal<bool>,
+    pub saved: RwSignal<bool>,
+    pub error: RwSignal<Option<(Failure, Option<String>)>>,
+    pub conflict: RwSignal<Option<Tenant>>,
+}
+
+impl SaveState {
+    pub fn new() -> Self {
+        SaveState { busy: RwSignal::new(false), saved: RwSignal::new(false), error: RwSignal::new(None), conflict: RwSignal::new(None) }
+    }
+
+    /// PUTs `body` to the tenant's `path` (If-Match its version) and follows the answer.
+    pub fn put(self, tenant: RwSignal<Tenant>, csrf: api::Csrf, path: &'static str, body: Option<serde_json::Value>) {
+        let SaveState { busy, saved, error, conflict } = self;
+        busy.set(true);
+        error.set(None);
+        saved.set(false);
+        let t = tenant.get_untracked();
+        let url = api::tenant_url(&t.id, path);
+        leptos::task::spawn_local(async move {
+            match api::save("PUT", url, csrf, t.version, body).await {
+                api::Saved::Ok(t) => {
+                    saved.set(true);
+                    tenant.set(*t);
+                }
+                api::Saved::Conflict(t) => conflict.set(Some(*t)),
+                api::Saved::Invalid(_, f) => error.set(Some((f, None))),
+                api::Saved::Failed(f, field) => error.set(Some((f, field))),
+            }
+            busy.set(false);
+        });
+    }
+}
+
 /// A failure next to the form it belongs to.
 pub fn failure_view(f: Failure) -> impl IntoView {
     view! { <p class="form-error" role="alert">{f.message} " (code " <code>{f.code}</code> ")"</p> }

@@ -4,13 +4,12 @@
 //! that holds them.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shared::tenant::Tenant;
 use shared::video::{JitsiSettings, LaunchSettings, TeamsSettings, VideoSettings};
 
-use crate::api::{self, Csrf, Failure, Saved};
+use crate::api::Csrf;
 use crate::views::secret::SecretValue;
-use crate::views::tenant::{failure_view, Conflict};
+use crate::views::tenant::{failure_view, Conflict, SaveState};
 
 fn teams_default() -> VideoSettings {
     VideoSettings::Teams(TeamsSettings {
@@ -69,31 +68,13 @@ pub fn Video(tenant: RwSignal<Tenant>) -> impl IntoView {
     let csrf = use_context::<Csrf>().unwrap_or(Csrf(None));
     let video = RwSignal::new(tenant.get_untracked().video.unwrap_or_else(teams_default));
     let launch = RwSignal::new(tenant.get_untracked().launch);
-    let conflict = RwSignal::new(None::<Tenant>);
-    let error = RwSignal::new(None::<(Failure, Option<String>)>);
-    let busy = RwSignal::new(false);
-    let saved = RwSignal::new(false);
+    let state = SaveState::new();
+    let SaveState { busy, saved, error, conflict } = state;
     let tid = tenant.get_untracked().id;
     let is_jitsi = Memo::new(move |_| video.with(|v| matches!(v, VideoSettings::Jitsi(_))));
-    let save = move |_| {
-        busy.set(true);
-        error.set(None);
-        saved.set(false);
-        let t = tenant.get_untracked();
-        let body = serde_json::json!({ "display_name": t.display_name, "video": video.get_untracked(), "launch": launch.get_untracked() });
-        let (csrf, url) = (csrf.clone(), api::tenant_url(&t.id, ""));
-        spawn_local(async move {
-            match api::save("PUT", url, csrf, t.version, Some(body)).await {
-                Saved::Ok(t) => {
-                    saved.set(true);
-                    tenant.set(*t);
-                }
-                Saved::Conflict(t) => conflict.set(Some(*t)),
-                Saved::Invalid(_, f) => error.set(Some((f, None))),
-                Saved::Failed(f, field) => error.set(Some((f, field))),
-            }
-            busy.set(false);
-        });
+    let save = {
+        let csrf = csrf.clone();
+        move |_| state.put(tenant, csrf.clone(), "", Some(serde_json::json!({ "display_name": tenant.get_untracked().display_name, "video": video.get_untracked(), "launch": launch.get_untracked() })))
     };
     let set_launch = move |f: fn(&mut LaunchSettings, bool)| move |ev| { let on = event_target_checked(&ev); launch.update(|l| f(l, on)) };
     view! {
