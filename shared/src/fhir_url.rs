@@ -39,7 +39,7 @@ impl UrlProblem {
             UrlProblem::Empty => "Enter the FHIR base URL.".into(),
             UrlProblem::TooLong => format!("The URL is longer than {MAX_URL_LEN} characters."),
             UrlProblem::NotAUrl => {
-                "This is not a valid URL. It should look like https://fhir.example.org/r4/<tenant-id>.".into()
+                "This is not a valid URL. It should look like https://fhir.example.org/r4/<tenant-id> (an internationalised host name in its ASCII xn-- form).".into()
             }
             UrlProblem::NotHttps => "The FHIR base URL must start with https://.".into(),
             UrlProblem::HttpOnlyForLoopbackInDev => {
@@ -178,6 +178,10 @@ mod tests {
         assert_eq!(normalize_fhir_base("not a url", false), Err(UrlProblem::NotAUrl));
         assert_eq!(normalize_fhir_base("ftp://e.org/r4", false), Err(UrlProblem::NotAUrl));
         assert_eq!(normalize_fhir_base("javascript:alert(1)", false), Err(UrlProblem::NotAUrl));
+        // The lock file pins idna_adapter 1.0 (no Unicode tables: a smaller Worker), so an
+        // internationalised host must be given in its ASCII (punycode) form.
+        assert_eq!(normalize_fhir_base("https://bücher.example/r4", false), Err(UrlProblem::NotAUrl));
+        assert!(normalize_fhir_base("https://xn--bcher-kva.example/r4", false).is_ok());
         let long = format!("https://e.org/{}", "a".repeat(MAX_URL_LEN));
         assert_eq!(normalize_fhir_base(&long, false), Err(UrlProblem::TooLong));
     }
