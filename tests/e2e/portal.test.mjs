@@ -3,24 +3,18 @@
 // included) and no serious accessibility violations.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from '../lib/harness.mjs';
-import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
+import { startPortalStack, axeViolations, watchConsole } from '../lib/browser.mjs';
 import { fhirBase } from '../standins/ehr-sandbox.mjs';
 
 let stack;
 let browser;
 let sms;
+let portal;
 before(async () => {
-  const { startSmsStandIn, DEFAULT_ACCOUNT } = await import('../standins/sms.mjs');
-  sms = await startSmsStandIn({ port: 0, purchaseDelayMs: 1500 });
-  stack = await startStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
-  browser = await launchBrowser();
+  portal = await startPortalStack({ purchaseDelayMs: 1500 });
+  ({ stack, browser, sms } = portal);
 });
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await sms?.close();
-});
+after(async () => { await portal?.stop(); });
 
 async function loginUrl(role = 'platform_admin', tenant_id) {
   const r = await stack.api('POST', '/api/v1/login-links', { subject: 'pat.admin@example.org', role, ...(tenant_id ? { tenant_id } : {}) });

@@ -11,8 +11,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, ROOT } from '../lib/harness.mjs';
-import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
+import { ROOT } from '../lib/harness.mjs';
+import { startPortalStack, axeViolations, watchConsole } from '../lib/browser.mjs';
 import { HttpBrowser } from '../lib/http-browser.mjs';
 import { post, SECRET } from '../lib/launch.mjs';
 import { fhirBase, DEMO } from '../standins/ehr-sandbox.mjs';
@@ -22,18 +22,13 @@ const SHOTS = join(ROOT, 'tests', '.artifacts', 'setup-journey');
 let stack;
 let browser;
 let sms;
+let portal;
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const { startSmsStandIn, DEFAULT_ACCOUNT } = await import('../standins/sms.mjs');
-  sms = await startSmsStandIn({ port: 0, purchaseDelayMs: 3000 });
-  stack = await startStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
-  browser = await launchBrowser();
+  portal = await startPortalStack({ purchaseDelayMs: 3000 });
+  ({ stack, browser, sms } = portal);
 });
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await sms?.close();
-});
+after(async () => { await portal?.stop(); });
 
 let shotNo = 0;
 async function step(page, name) {

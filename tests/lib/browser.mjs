@@ -33,3 +33,27 @@ export function watchConsole(page) {
   page.on('pageerror', e => problems.push(`pageerror: ${e.message}`));
   return problems;
 }
+
+/**
+ * For the portal suites: the Twilio-shaped SMS stand-in (numbers take
+ * `purchaseDelayMs` to buy), a gateway whose Twilio token is the stand-in's,
+ * and Chromium. `stop()` closes all three, also after a failed start.
+ */
+export async function startPortalStack({ purchaseDelayMs }) {
+  const [{ startSmsStandIn, DEFAULT_ACCOUNT }, { startStack }] = await Promise.all([import('../standins/sms.mjs'), import('./harness.mjs')]);
+  const parts = {};
+  const stop = async () => {
+    await parts.browser?.close();
+    await parts.stack?.stop();
+    await parts.sms?.close();
+  };
+  try {
+    parts.sms = await startSmsStandIn({ port: 0, purchaseDelayMs });
+    parts.stack = await startStack({ vars: { TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken } });
+    parts.browser = await launchBrowser();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { ...parts, stop };
+}
