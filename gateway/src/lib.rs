@@ -75,7 +75,7 @@ impl Ctx {
     }
 
     pub fn secret(&self, name: &str) -> Option<String> {
-        self.env.secret(name).ok().map(|v| v.to_string()).or_else(|| self.env.var(name).ok().map(|v| v.to_string())).filter(|v| !v.is_empty())
+        secrets::worker_secret(&self.env, name)
     }
 }
 

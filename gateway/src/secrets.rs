@@ -51,11 +51,11 @@ pub fn open(key: &SealKey, tenant_id: &str, name: &str, sealed: &str) -> Option<
 }
 
 pub fn key(env: &Env) -> Option<SealKey> {
-    let text = env.secret(KEY_SECRET).ok().map(|s| s.to_string()).or_else(|| env.var(KEY_SECRET).ok().map(|v| v.to_string()))?;
-    SealKey::parse(&text)
+    SealKey::parse(&worker_secret(env, KEY_SECRET)?)
 }
 
-fn worker_secret(env: &Env, name: &str) -> Option<String> {
+/// A Worker secret (or, locally, a var) by name; empty counts as unset.
+pub fn worker_secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())).filter(|s| !s.is_empty())
 }
 

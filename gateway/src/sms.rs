@@ -20,10 +20,6 @@ pub enum SendOutcome {
     Failed(String),
 }
 
-pub fn secret(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())).filter(|s| !s.is_empty())
-}
-
 struct Twilio<'a> {
     account_sid: &'a str,
     token: String,

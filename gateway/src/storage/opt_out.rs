@@ -19,7 +19,7 @@ enum Command {
 
 /// A keyed hash of a number (never the number itself).
 pub fn number_hash(env: &Env, number: &str) -> Option<String> {
-    let key = crate::sms::secret(env, crate::visit::REF_KEY_SECRET)?;
+    let key = crate::secrets::worker_secret(env, crate::visit::REF_KEY_SECRET)?;
     Some(crate::crypto::keyed_hash_hex(key.as_bytes(), &format!("optout|{number}")))
 }
 
