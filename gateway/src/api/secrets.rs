@@ -19,11 +19,11 @@ struct SecretValue {
 }
 
 /// A value that is safe to store: not empty, one line, not absurdly long.
-struct Value(String);
+struct SecretText(String);
 
-impl std::fmt::Debug for Value {
+impl std::fmt::Debug for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Value([redacted])")
+        f.write_str("SecretText([redacted])")
     }
 }
 
@@ -52,7 +52,7 @@ pub async fn put(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, name: 
     who.require_tenant(id)?;
     let name = name_param(name, ctx)?;
     let body: SecretValue = read_json(req).await?;
-    let value = Value(body.value.trim().to_string());
+    let value = SecretText(body.value.trim().to_string());
     if value.0.is_empty() || value.0.len() > 4096 || value.0.contains(['\n', '\r']) {
         return Err(Error::bad_request("invalid_secret_value", "Paste the secret as one line (at most 4096 characters).").field("value"));
     }

@@ -75,8 +75,19 @@ pub enum OpenError {
 /// Each launch gets its own cookie, named after the start of its `state`,
 /// so two launches in two tabs don't overwrite each other.
 pub fn cookie_name(state: &str) -> String {
+    state_cookie_name(COOKIE_PREFIX, state)
+}
+
+/// A flow-state cookie's name: `prefix` and the start of the flow's `state`.
+pub fn state_cookie_name(prefix: &str, state: &str) -> String {
     let short: String = state.chars().take(16).collect();
-    format!("{COOKIE_PREFIX}{short}")
+    format!("{prefix}{short}")
+}
+
+/// A flow-state cookie's attributes: only sent back to `path`, unreadable by
+/// script, and Lax because the redirect back is a top-level cross-site GET.
+pub fn state_cookie_attrs(path: &str, secure: bool, max_age: u64) -> String {
+    format!("Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
 }
 
 pub fn seal<T: Serialize>(key: &SealKey, purpose: &[u8], value: &T, nonce: [u8; 12]) -> String {

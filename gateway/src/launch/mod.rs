@@ -70,8 +70,7 @@ fn redirect_uri(ctx: &Ctx) -> String {
 }
 
 fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
-    let secure = if ctx.loopback_dev { "" } else { "; Secure" };
-    format!("Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    cookie::state_cookie_attrs(COOKIE_PATH, !ctx.loopback_dev, max_age)
 }
 
 /// The EHR authorize request (SMART App Launch 2.2 §2.1.4): code flow,

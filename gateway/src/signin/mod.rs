@@ -47,13 +47,11 @@ impl Expiring for SigninState {
 }
 
 fn cookie_name(state: &str) -> String {
-    format!("{COOKIE_PREFIX}{}", state.chars().take(16).collect::<String>())
+    cookie::state_cookie_name(COOKIE_PREFIX, state)
 }
 
 fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
-    let secure = if ctx.loopback_dev { "" } else { "; Secure" };
-    // Lax: the provider's redirect back is a top-level cross-site GET.
-    format!("Path={CALLBACK_PATH}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+    cookie::state_cookie_attrs(CALLBACK_PATH, !ctx.loopback_dev, max_age)
 }
 
 pub fn configured(ctx: &Ctx) -> Result<SigninConfig> {
