@@ -3,16 +3,7 @@
 //! page. Replaced, not pushed: the app has no history of its own to go back
 //! through.
 
-use crate::views::tenant::Section;
-
-const SECTIONS: [(Section, &str); 6] = [
-    (Section::FhirBases, "fhir-bases"),
-    (Section::Sms, "sms"),
-    (Section::Video, "video"),
-    (Section::Records, "records"),
-    (Section::Audit, "audit"),
-    (Section::Reports, "reports"),
-];
+use crate::views::tenant::{Section, SECTIONS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
@@ -25,7 +16,7 @@ pub fn format(place: Option<&Place>) -> String {
     match place {
         None => "#/".into(),
         Some(p) => {
-            let name = SECTIONS.iter().find(|(s, _)| *s == p.section).map(|(_, n)| *n).unwrap_or("fhir-bases");
+            let name = SECTIONS.iter().find(|(s, _, _)| *s == p.section).map(|(_, _, slug)| *slug).unwrap_or("fhir-bases");
             format!("#/tenants/{}/{name}{}", p.tenant_id, if p.wizard { "/setup" } else { "" })
         }
     }
@@ -35,7 +26,7 @@ pub fn parse(hash: &str) -> Option<Place> {
     let rest = hash.strip_prefix("#/tenants/")?;
     let mut parts = rest.split('/');
     let tenant_id = parts.next().filter(|id| shared::ids::is_valid_id(id))?.to_string();
-    let section = parts.next().and_then(|n| SECTIONS.iter().find(|(_, x)| *x == n)).map(|(s, _)| *s).unwrap_or(Section::FhirBases);
+    let section = parts.next().and_then(|n| SECTIONS.iter().find(|(_, _, slug)| *slug == n)).map(|(s, _, _)| *s).unwrap_or(Section::FhirBases);
     let wizard = parts.next() == Some("setup");
     Some(Place { tenant_id, section, wizard })
 }

@@ -24,13 +24,14 @@ pub enum Section {
     Reports,
 }
 
-const SECTIONS: [(Section, &str); 6] = [
-    (Section::FhirBases, "FHIR bases"),
-    (Section::Sms, "SMS"),
-    (Section::Video, "Video"),
-    (Section::Records, "Review and finish"),
-    (Section::Audit, "Audit log"),
-    (Section::Reports, "Reports"),
+/// Each section: its tab label and its name in the address (`route`).
+pub const SECTIONS: [(Section, &str, &str); 6] = [
+    (Section::FhirBases, "FHIR bases", "fhir-bases"),
+    (Section::Sms, "SMS", "sms"),
+    (Section::Video, "Video", "video"),
+    (Section::Records, "Review and finish", "records"),
+    (Section::Audit, "Audit log", "audit"),
+    (Section::Reports, "Reports", "reports"),
 ];
 
 /// The wizard's steps, in the seed's order (SMS is optional).
@@ -127,7 +128,7 @@ pub fn TenantPage(tenant: Tenant, section: Section, wizard: bool, on_back: Callb
             let steps = STEPS.iter().map(|&(s, label, _)| tab(s, label)).collect_view();
             view! { <nav aria-label="Set-up steps"><ol class="tabs steps">{steps}</ol></nav> }.into_any()
         } else {
-            let tabs = SECTIONS.iter().map(|&(s, label)| tab(s, label)).collect_view();
+            let tabs = SECTIONS.iter().map(|&(s, label, _)| tab(s, label)).collect_view();
             view! { <nav aria-label="Tenant sections"><ul class="tabs">{tabs}</ul></nav> }.into_any()
         }
     };
