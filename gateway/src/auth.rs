@@ -132,12 +132,7 @@ pub async fn start_session(ctx: &Ctx, subject: String, role: Role) -> Result<Res
     let value = random_token(32);
     let session = Session { subject, role, csrf_token: random_token(24), expires_at_ms: crate::now_ms() + (SESSION_TTL_SECS * 1000) as f64 };
     kv::put_session(&kv::store(&ctx.env)?, &sha256_hex(&value), &session, SESSION_TTL_SECS).await?;
-    let mut resp = Response::empty()?.with_status(303);
-    resp.headers_mut().set("location", "/admin/")?;
-    resp.headers_mut().set("set-cookie", &session_cookie(ctx, &value, SESSION_TTL_SECS))?;
-    resp.headers_mut().set("cache-control", "no-store")?;
-    resp.headers_mut().set("referrer-policy", "no-referrer")?;
-    Ok(resp)
+    crate::http::redirect_setting_cookie(303, "/admin/", &session_cookie(ctx, &value, SESSION_TTL_SECS))
 }
 
 /// Ends a browser session (bearer tokens have nothing to end).

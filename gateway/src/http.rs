@@ -65,6 +65,17 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
     Ok(Response::ok(body)?.with_status(status).with_headers(headers))
 }
 
+/// A redirect that sets a cookie (sign-in and launch steps): never cached,
+/// and the next page learns nothing of this URL from the Referer.
+pub fn redirect_setting_cookie(status: u16, location: &str, set_cookie: &str) -> Result<Response> {
+    let mut resp = Response::empty()?.with_status(status);
+    resp.headers_mut().set("location", location)?;
+    resp.headers_mut().set("set-cookie", set_cookie)?;
+    resp.headers_mut().set("cache-control", "no-store")?;
+    resp.headers_mut().set("referrer-policy", "no-referrer")?;
+    Ok(resp)
+}
+
 pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204).with_headers(api_headers()))
 }

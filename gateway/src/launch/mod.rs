@@ -120,11 +120,7 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     let url = authorize_url(&d.authorization_endpoint, &entry.client.client_id, &redirect_uri(ctx), launch, &scope, &state, &iss)
         .ok_or_else(|| discovery_error(&iss, "bad authorization_endpoint"))?;
     let sealed = cookie::seal(&key, LAUNCH_PURPOSE, &state, random_bytes());
-    let mut resp = Response::empty()?.with_status(302);
-    resp.headers_mut().set("location", url.as_str())?;
-    resp.headers_mut().set("set-cookie", &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, LAUNCH_TTL_SECS)))?;
-    resp.headers_mut().set("cache-control", "no-store")?;
-    resp.headers_mut().set("referrer-policy", "no-referrer")?;
+    let resp = crate::http::redirect_setting_cookie(302, url.as_str(), &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, LAUNCH_TTL_SECS)))?;
     report(ctx, &entry.tenant_id, &entry.base_id, "launch_started", None);
     Ok(resp)
 }

@@ -93,12 +93,7 @@ pub async fn start(ctx: &Ctx) -> Result<Response> {
         .append_pair("code_challenge", &pkce_challenge(&s.code_verifier))
         .append_pair("code_challenge_method", "S256");
     let sealed = cookie::seal(&key, PURPOSE, &s, random_bytes());
-    let mut resp = Response::empty()?.with_status(302);
-    resp.headers_mut().set("location", url.as_str())?;
-    resp.headers_mut().set("set-cookie", &format!("{}={sealed}; {}", cookie_name(&s.state), cookie_attrs(ctx, TTL_SECS)))?;
-    resp.headers_mut().set("cache-control", "no-store")?;
-    resp.headers_mut().set("referrer-policy", "no-referrer")?;
-    Ok(resp)
+    crate::http::redirect_setting_cookie(302, url.as_str(), &format!("{}={sealed}; {}", cookie_name(&s.state), cookie_attrs(ctx, TTL_SECS)))
 }
 
 /// `GET /admin/callback?code&state` (or `error`). The sign-in cookie is
