@@ -191,13 +191,17 @@ pub const LOBBY_JS: &str = r#"(() => {
     }
   });
   const lobby = document.getElementById('lobby');
+  // Once on the way into the meeting, later updates (another socket message,
+  // the poll the socket's close starts) must not start a second navigation.
+  let leaving = false;
   const show = view => {
-    if (view.state === 'admitted' && view.url) { waiting = false; lobby.textContent = words.admitted; location.assign(view.url); return true; }
+    if (leaving) return true;
+    if (view.state === 'admitted' && view.url) { leaving = true; waiting = false; lobby.textContent = words.admitted; location.assign(view.url); return true; }
     if (view.state === 'waiting') lobby.textContent = words.waiting;
     return false;
   };
   let polling = null;
-  const poll = () => { if (!polling) polling = setInterval(() => fetch(base + '/status').then(r => r.json()).then(show).catch(() => {}), 3000); };
+  const poll = () => { if (!polling && !leaving) polling = setInterval(() => fetch(base + '/status').then(r => r.json()).then(show).catch(() => {}), 3000); };
   let waiting = false;
   // Closing the page while waiting tells the clinician the patient has gone.
   addEventListener('pagehide', () => {
