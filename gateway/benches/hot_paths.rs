@@ -3,8 +3,10 @@
 //! request's CPU budget the gateway itself controls.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use gateway::launch::cookie::{open, seal, LaunchState, SealKey, LAUNCH_PURPOSE};
-use gateway::launch::{authorize_url, id_token};
+use gateway::launch::authorize_url;
+use gateway::launch::state::{LaunchState, PURPOSE as LAUNCH_PURPOSE};
+use gateway::oidc::id_token;
+use gateway::seal::{open, seal, SealKey};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use shared::patient_link::{is_code, negotiate, text, PatientLink};
@@ -85,7 +87,7 @@ fn hot_paths(c: &mut Criterion) {
     // GET /j/{code}: the patient's page.
     let link: PatientLink = serde_json::from_str(&link_json).unwrap();
     let lang = negotiate("de-DE,de;q=0.9,en;q=0.8");
-    c.bench_function("render_patient_page", |b| b.iter(|| gateway::patient::patient_page(lang, text(lang), black_box(&link))));
+    c.bench_function("render_patient_page", |b| b.iter(|| gateway::patient::page::patient_page(lang, text(lang), black_box(&link))));
 }
 
 criterion_group!(benches, hot_paths);

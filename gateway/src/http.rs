@@ -76,6 +76,51 @@ pub fn redirect_setting_cookie(status: u16, location: &str, set_cookie: &str) ->
     Ok(resp)
 }
 
+/// A plain redirect (`/` and `/admin` to the portal).
+pub fn redirect(status: u16, location: &str) -> Result<Response> {
+    let mut resp = Response::empty()?.with_status(status);
+    resp.headers_mut().set("location", location)?;
+    Ok(resp)
+}
+
+/// 303 after a form post or on to a meeting: never cached, no Referer.
+pub fn see_other(location: &str) -> Result<Response> {
+    let mut resp = redirect(303, location)?;
+    resp.headers_mut().set("cache-control", "no-store")?;
+    resp.headers_mut().set("referrer-policy", "no-referrer")?;
+    Ok(resp)
+}
+
+/// A form post from one of our own pages, not from another site.
+pub fn same_origin(req: &Request, origin: &str) -> Result<()> {
+    if req.headers().get("origin")?.is_some_and(|o| o != origin) {
+        return Err(Error::new(403, "csrf_origin", "This request came from another site and was refused."));
+    }
+    Ok(())
+}
+
+/// A cookie's value from the request.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    let header = req.headers().get("cookie").ok()??;
+    header.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// A flow-state cookie's name (launch, admin sign-in): `prefix` and the
+/// start of the flow's `state`, so two flows in two tabs keep their own.
+pub fn state_cookie_name(prefix: &str, state: &str) -> String {
+    let short: String = state.chars().take(16).collect();
+    format!("{prefix}{short}")
+}
+
+/// A flow-state cookie's attributes: only sent back to `path`, unreadable by
+/// script, and Lax because the redirect back is a top-level cross-site GET.
+pub fn state_cookie_attrs(path: &str, secure: bool, max_age: u64) -> String {
+    format!("Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+}
+
 pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204).with_headers(api_headers()))
 }
@@ -114,6 +159,12 @@ pub fn id_param<'a>(value: &'a str, what: &str) -> Result<&'a str> {
 mod tests {
     use super::*;
     use shared::api::NewTenant;
+
+    #[test]
+    fn flow_cookie_names_differ_per_flow() {
+        assert_eq!(state_cookie_name("vg_launch_", "abcdefghijklmnopqrstuvwxyz"), "vg_launch_abcdefghijklmnop");
+        assert_eq!(state_cookie_attrs("/cb", true, 600), "Path=/cb; HttpOnly; SameSite=Lax; Max-Age=600; Secure");
+    }
 
     #[test]
     fn serde_errors_name_the_field() {

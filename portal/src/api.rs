@@ -217,22 +217,7 @@ pub async fn audit(id: String) -> Result<Vec<shared::audit::AuditEntry>, Failure
 }
 
 /// A "Generate a new phone number" order as the API shows it.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct NumberOrder {
-    pub id: String,
-    pub status: String,
-    pub step: String,
-    #[serde(default)]
-    pub number: Option<String>,
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct Numbers {
-    pub numbers: Vec<String>,
-    pub orders: Vec<NumberOrder>,
-}
+pub use shared::api::{NumberList as Numbers, NumberOrder, OrderStatus, SecretInfo as StoredSecret};
 
 /// `GET …/sms/numbers`.
 pub async fn numbers(id: String) -> Result<Numbers, Failure> {
@@ -325,22 +310,10 @@ mod tests {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct StoredSecret {
-    pub name: String,
-    pub updated_at: String,
-    pub updated_by: String,
-}
-
-#[derive(serde::Deserialize)]
-struct StoredSecrets {
-    secrets: Vec<StoredSecret>,
-}
-
 /// `GET …/secrets`: names and when they were set; never a value.
 pub async fn secrets(id: String) -> Result<Vec<StoredSecret>, Failure> {
     let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/secrets"))).send().await.map_err(Failure::network)?;
-    read_json::<StoredSecrets>(resp).await.map(|s| s.secrets)
+    read_json::<shared::api::SecretList>(resp).await.map(|s| s.secrets)
 }
 
 /// `PUT …/secrets/{name}`: stores a value (write-only).

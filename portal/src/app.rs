@@ -6,7 +6,7 @@ use shared::api::Me;
 
 use crate::api::{self, Failure};
 use crate::views::session::SessionBar;
-use crate::views::status::{ErrorPanel, Loading, SignedOutPanel};
+use crate::widgets::status::{ErrorPanel, Loading, SignedOutPanel};
 use crate::views::tenant::TenantPage;
 use crate::views::tenants::Tenants;
 

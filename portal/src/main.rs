@@ -3,12 +3,15 @@
 //! (`/api/v1/…`) on the same origin.
 //!
 //! Layout (as in Leptos' `examples/router`): `api` holds every HTTP call,
-//! `app` the top-level component, `views` the small components it is made of.
+//! `app` the top-level component, `route` where the portal is (the URL
+//! fragment), `views` the pages and `widgets` what the pages share.
+//! Pages import widgets, never each other's internals.
 
 mod api;
 mod app;
 mod route;
 mod views;
+mod widgets;
 
 fn main() {
     console_error_panic_hook::set_once();

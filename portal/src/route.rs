@@ -3,7 +3,26 @@
 //! page. Replaced, not pushed: the app has no history of its own to go back
 //! through.
 
-use crate::views::tenant::{Section, SECTIONS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    FhirBases,
+    Sms,
+    Video,
+    Records,
+    Audit,
+    Reports,
+}
+
+/// Each section: its tab label and its name in the address.
+pub const SECTIONS: [(Section, &str, &str); 6] = [
+    (Section::FhirBases, "FHIR bases", "fhir-bases"),
+    (Section::Sms, "SMS", "sms"),
+    (Section::Video, "Video", "video"),
+    (Section::Records, "Review and finish", "records"),
+    (Section::Audit, "Audit log", "audit"),
+    (Section::Reports, "Reports", "reports"),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {

@@ -131,6 +131,67 @@ pub struct NewLoginLink {
     pub tenant_id: Option<String>,
 }
 
+/// `POST …/sms/numbers`: where the new number should be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumberOrderRequest {
+    /// ISO country, e.g. "US".
+    #[serde(default = "us")]
+    pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_code: Option<String>,
+}
+
+fn us() -> String {
+    "US".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// One "Generate a new phone number" order, as the admin sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumberOrder {
+    pub id: String,
+    pub status: OrderStatus,
+    /// What is happening now, in words.
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub request: NumberOrderRequest,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub created_by: String,
+}
+
+/// `GET …/sms/numbers`: the tenant's numbers and its orders, running or done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumberList {
+    pub numbers: Vec<String>,
+    pub orders: Vec<NumberOrder>,
+}
+
+/// A tenant secret as the API lists it: its name and when it was set, never
+/// its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretInfo {
+    pub name: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// `GET …/secrets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecretList {
+    pub secrets: Vec<SecretInfo>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

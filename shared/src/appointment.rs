@@ -90,6 +90,11 @@ pub fn reference_id(reference: &str, resource_type: &str) -> Option<String> {
     (ty == resource_type && !id.is_empty()).then(|| id.to_string())
 }
 
+/// The patient among an appointment's participants, by id.
+pub fn patient_id(appointment: &Value) -> Option<String> {
+    appointment["participant"].as_array()?.iter().find_map(|p| reference_id(p.pointer("/actor/reference")?.as_str()?, "Patient"))
+}
+
 /// JSON Patch putting both links into their rooms, with the meeting period.
 /// `None` when the appointment lacks a room (nothing to write).
 pub fn write_back_patch(visit: &VideoVisit, provider_url: &str, patient_url: &str) -> Option<Vec<Value>> {
@@ -123,6 +128,13 @@ pub fn pick_video_visit(bundle: &Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_patient_among_participants() {
+        let a = serde_json::json!({"participant": [{"actor": {"reference": "Practitioner/1"}}, {"actor": {"reference": "Patient/12724066"}}]});
+        assert_eq!(patient_id(&a).as_deref(), Some("12724066"));
+        assert_eq!(patient_id(&serde_json::json!({"participant": []})), None);
+    }
 
     fn fixture() -> Value {
         serde_json::from_str(include_str!("../../tests/fixtures/oracle-health/appointment-video-visit.json")).unwrap()

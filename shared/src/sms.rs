@@ -61,6 +61,20 @@ pub enum MessageKind {
     Link,
 }
 
+impl MessageKind {
+    /// The key a message is delivered under once: a change per new time,
+    /// the others once per visit (reminders add their offset to it).
+    pub fn delivery_key(self, start: Option<&str>) -> String {
+        match self {
+            MessageKind::Changed => format!("changed:{}", start.unwrap_or_default()),
+            MessageKind::Confirmation => "confirmation".into(),
+            MessageKind::Cancelled => "cancelled".into(),
+            MessageKind::Reminder => "reminder".into(),
+            MessageKind::Link => "link".into(),
+        }
+    }
+}
+
 pub const ALL_KINDS: [MessageKind; 5] = [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link];
 
 /// Per-language templates. Placeholders: `{clinic}`, `{date}`, `{time}`, `{link}`.
@@ -139,6 +153,29 @@ pub fn unknown_placeholders(template: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_keys_are_stable() {
+        // Stored in visit objects: these strings must never change.
+        assert_eq!(MessageKind::Confirmation.delivery_key(Some("2026-01-01T09:00:00Z")), "confirmation");
+        assert_eq!(MessageKind::Changed.delivery_key(Some("2026-01-01T09:00:00Z")), "changed:2026-01-01T09:00:00Z");
+        assert_eq!(MessageKind::Cancelled.delivery_key(None), "cancelled");
+        for k in ALL_KINDS {
+            let serde = serde_json::to_value(k).unwrap();
+            assert!(k.delivery_key(None).starts_with(serde.as_str().unwrap()));
+        }
+    }
+
+    #[test]
+    fn mobile_numbers_and_languages_from_a_patient() {
+        let p = serde_json::json!({"telecom": [{"system": "phone", "use": "home", "value": "+18165550001"}, {"system": "phone", "use": "mobile", "value": "(816) 555-0100"}],
+            "communication": [{"language": {"coding": [{"code": "de-DE"}]}}]});
+        assert_eq!(mobile_number(&p).as_deref(), Some("+18165550100"));
+        assert_eq!(patient_language(&p), "de");
+        assert_eq!(mobile_number(&serde_json::json!({"telecom": [{"system": "sms", "value": "+4915112345678"}]})).as_deref(), Some("+4915112345678"));
+        assert_eq!(mobile_number(&serde_json::json!({"telecom": [{"system": "phone", "use": "mobile", "value": "12"}]})), None);
+        assert_eq!(patient_language(&serde_json::json!({})), "en");
+    }
 
     #[test]
     fn gsm7_boundaries_and_extension_characters() {
@@ -265,6 +302,34 @@ pub fn is_secret_name(r: &str) -> bool {
 pub fn is_e164(n: &str) -> bool {
     let digits = n.strip_prefix('+').unwrap_or_default();
     (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+/// The patient's mobile number from a FHIR Patient, normalised to E.164.
+pub fn mobile_number(patient: &serde_json::Value) -> Option<String> {
+    let telecom = patient["telecom"].as_array()?;
+    telecom
+        .iter()
+        .find(|t| t["system"] == "phone" && t["use"] == "mobile")
+        .or_else(|| telecom.iter().find(|t| t["system"] == "sms"))
+        .and_then(|t| t["value"].as_str())
+        .map(|v| {
+            let digits: String = v.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+            // North American numbers are often written without the country code.
+            if !digits.starts_with('+') && digits.len() == 10 {
+                format!("+1{digits}")
+            } else {
+                digits
+            }
+        })
+        .filter(|n| is_e164(n))
+}
+
+/// The patient's language for messages: German when the EHR says so, else English.
+pub fn patient_language(patient: &serde_json::Value) -> &'static str {
+    match patient.pointer("/communication/0/language/coding/0/code").and_then(|c| c.as_str()) {
+        Some(c) if c.starts_with("de") => "de",
+        _ => "en",
+    }
 }
 
 impl SmsSettings {

@@ -6,13 +6,8 @@
 //! it, exchanges the code, verifies the id_token, finds the appointment,
 //! gets or creates its meeting and sends the clinician on.
 
-pub mod backend;
-pub mod client_auth;
-pub mod cookie;
-pub mod discovery;
-pub mod fhir;
-pub mod id_token;
-pub mod token;
+pub mod into_visit;
+pub mod state;
 
 use futures_util::future::join3;
 use shared::fhir_url::normalize_fhir_base;
@@ -22,25 +17,15 @@ use shared::smart::provider_scopes;
 use shared::tenant::IssEntry;
 use worker::{Request, Response};
 
-use self::cookie::{cookie_name, LaunchState, OpenError, SealKey, COOKIE_PATH, LAUNCH_PURPOSE, LAUNCH_TTL_SECS};
-use self::discovery::Discovery;
+use self::state::{cookie_name, LaunchState, COOKIE_PATH, PURPOSE, TTL_SECS};
 use crate::crypto::{constant_time_eq, pkce_challenge, random_bytes, random_token};
+use crate::ctx::Ctx;
+use crate::ehr::discovery::{self, discovery_error, Discovery};
+use crate::ehr::token;
 use crate::error::{Error, Result};
+use crate::oidc::id_token;
+use crate::seal::{self, OpenError};
 use crate::storage::kv;
-use crate::visit;
-use crate::Ctx;
-
-pub const SEAL_KEY_SECRET: &str = "LAUNCH_COOKIE_KEY";
-
-pub fn discovery_error(url: &str, why: &str) -> Error {
-    Error::new(502, "discovery_failed", format!("The EHR's SMART configuration could not be read from {url} ({why}). Try again in a minute; if it keeps happening, the FHIR base needs re-validating in the admin portal."))
-}
-
-pub fn seal_key(ctx: &Ctx) -> Result<SealKey> {
-    ctx.secret(SEAL_KEY_SECRET).and_then(|s| SealKey::parse(&s)).ok_or_else(|| {
-        Error::new(500, "launch_not_configured", format!("Visitgate's launch key (Worker secret {SEAL_KEY_SECRET}, 32 random bytes) is not set up. Ask your Visitgate administrator."))
-    })
-}
 
 fn query(req: &Request) -> Result<Vec<(String, String)>> {
     Ok(req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
@@ -70,7 +55,7 @@ fn redirect_uri(ctx: &Ctx) -> String {
 }
 
 fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
-    cookie::state_cookie_attrs(COOKIE_PATH, !ctx.loopback_dev, max_age)
+    crate::http::state_cookie_attrs(COOKIE_PATH, !ctx.loopback_dev, max_age)
 }
 
 /// The EHR authorize request (SMART App Launch 2.2 §2.1.4): code flow,
@@ -104,7 +89,7 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
             return Err(Error::new(403, "launch_wrong_environment", format!("This launch link is for the {env} environment, but {iss} is configured as {}. Use the launch URL from the {} integration records.", entry.environment.as_str(), entry.environment.as_str())));
         }
     }
-    let key = seal_key(ctx)?;
+    let key = seal::cookie_key(ctx)?;
     let d = discovery::get_cached(ctx, &iss, cached).await?;
 
     let state = LaunchState {
@@ -114,13 +99,13 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
         iss: iss.clone(),
         tenant_id: entry.tenant_id.clone(),
         base_id: entry.base_id.clone(),
-        expires_at: crate::now_secs() + LAUNCH_TTL_SECS,
+        expires_at: crate::clock::now_secs() + TTL_SECS,
     };
     let scope = provider_scopes(&d.capabilities, entry.launch.write_back);
     let url = authorize_url(&d.authorization_endpoint, &entry.client.client_id, &redirect_uri(ctx), launch, &scope, &state, &iss)
         .ok_or_else(|| discovery_error(&iss, "bad authorization_endpoint"))?;
-    let sealed = cookie::seal(&key, LAUNCH_PURPOSE, &state, random_bytes());
-    let resp = crate::http::redirect_setting_cookie(302, url.as_str(), &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, LAUNCH_TTL_SECS)))?;
+    let sealed = seal::seal(&key, PURPOSE, &state, random_bytes());
+    let resp = crate::http::redirect_setting_cookie(302, url.as_str(), &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, TTL_SECS)))?;
     report(ctx, &entry.tenant_id, &entry.base_id, "launch_started", None);
     Ok(resp)
 }
@@ -129,7 +114,7 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
 fn report(ctx: &Ctx, tenant_id: &str, base_id: &str, kind: &'static str, code: Option<String>) {
     let (env, tenant_id, base_id) = (ctx.env.clone(), tenant_id.to_string(), base_id.to_string());
     ctx.background(async move {
-        if let Err(e) = crate::storage::reports::record_launch(&env, &tenant_id, &base_id, kind, None, code.as_deref()).await {
+        if let Err(e) = crate::reports::events::record_launch(&env, &tenant_id, &base_id, kind, None, code.as_deref()).await {
             worker::console_error!("reports: {}", e.body.code);
         }
     });
@@ -164,11 +149,11 @@ pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
 
 async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose: &mut Option<(String, String)>) -> Result<Response> {
     let state = param(q, "state").ok_or_else(|| Error::bad_request("launch_state_missing", "The EHR's answer has no state, so it cannot be matched to a launch. Launch again from the EHR."))?;
-    let sealed = crate::auth::cookie(req, &cookie_name(state)).ok_or_else(|| {
+    let sealed = crate::http::cookie(req, &cookie_name(state)).ok_or_else(|| {
         Error::bad_request("launch_cookie_missing", "This sign-in does not belong to a launch started in this browser, or it took longer than 10 minutes. Launch again from the EHR (and allow cookies for Visitgate).")
     })?;
-    let key = seal_key(ctx)?;
-    let launch: LaunchState = cookie::open(&key, LAUNCH_PURPOSE, &sealed, crate::now_secs()).map_err(|e| match e {
+    let key = seal::cookie_key(ctx)?;
+    let launch: LaunchState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
         OpenError::Expired => Error::bad_request("launch_state_expired", "The sign-in took longer than 10 minutes. Launch again from the EHR."),
         OpenError::Invalid => Error::bad_request("launch_state_invalid", "The launch cookie was altered or is not from this Visitgate, so the sign-in was refused. Launch again from the EHR."),
     })?;
@@ -198,7 +183,7 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
     }
     let token = token?;
     let id_token = token.id_token.as_deref().unwrap_or_default();
-    let verify = |keys: &jsonwebtoken::jwk::JwkSet| id_token::verify(id_token, keys, &d.issuer, &entry.client.client_id, &launch.nonce, crate::now_secs());
+    let verify = |keys: &jsonwebtoken::jwk::JwkSet| id_token::verify(id_token, keys, &d.issuer, &entry.client.client_id, &launch.nonce, crate::clock::now_secs());
     let claims = match verify(&keys?) {
         Err(id_token::IdTokenError::UnknownKey) => verify(&discovery::jwks(ctx, &launch.iss, &d, true).await?),
         other => other,
@@ -211,7 +196,7 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
     }
     let fhir_user = claims.fhir_user.unwrap_or_default();
     let ehr_user_id = ehr_user_id(&launch.iss, &fhir_user);
-    visit::launch_into_visit(ctx, &entry, &launch.iss, &token, &fhir_user, &ehr_user_id).await
+    into_visit::into_visit(ctx, &entry, &launch.iss, &token, &fhir_user, &ehr_user_id).await
 }
 
 /// The EHR user's unique id: `fhirUser` made absolute against `iss`. The only
@@ -222,15 +207,6 @@ pub fn ehr_user_id(iss: &str, fhir_user: &str) -> String {
     } else {
         format!("{iss}/{}", fhir_user.trim_start_matches('/'))
     }
-}
-
-/// `GET /.well-known/jwks.json`: the public half of the client-assertion key
-/// (empty set when private_key_jwt is not set up).
-pub fn jwks(ctx: &Ctx) -> Result<Response> {
-    let keys: Vec<serde_json::Value> = token::assertion_key(ctx).map(|k| vec![k.public_jwk.clone()]).unwrap_or_default();
-    let mut resp = crate::http::json(200, &serde_json::json!({ "keys": keys }))?;
-    resp.headers_mut().set("cache-control", "public, max-age=300")?;
-    Ok(resp)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::audit::{diff, AuditEntry, FieldChange};
+use shared::api::SecretInfo;
 use shared::kv_keys;
 use shared::tenant::{IssEntry, Role, Tenant};
 use worker::{durable_object, DurableObject, Env, Request, Response, State, Stub};
@@ -24,6 +25,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State, Stub}
 use crate::error::{Error, Result};
 
 pub const BINDING: &str = "CONFIG_STORE";
+/// How long a one-time sign-in link works.
+pub const LOGIN_LINK_TTL_MS: f64 = 10.0 * 60.0 * 1000.0;
 const OBJECT_NAME: &str = "config";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,14 +43,6 @@ pub enum Command {
     SetSecret { tenant_id: String, name: String, sealed: Option<String>, actor: String, at: String },
     ListSecrets { tenant_id: String },
     TakeLoginLink { hash: String, now_ms: f64 },
-}
-
-/// A stored secret as the API shows it: never its value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SecretInfo {
-    pub name: String,
-    pub updated_at: String,
-    pub updated_by: String,
 }
 
 /// What a one-time login link grants.
@@ -231,7 +226,7 @@ impl ConfigStoreObject {
             Command::PutLoginLink { hash, grant, expires_at_ms } => {
                 let sql = self.state.storage().sql();
                 // Links are minted with a fixed lifetime, so this drops every expired one.
-                let now = expires_at_ms - crate::auth::LOGIN_LINK_TTL_MS;
+                let now = expires_at_ms - LOGIN_LINK_TTL_MS;
                 sql.exec("DELETE FROM login_links WHERE expires_at_ms < ?", vec![now.into()])?;
                 sql.exec(
                     "INSERT INTO login_links (hash, grant_json, expires_at_ms) VALUES (?, ?, ?)",
@@ -258,7 +253,7 @@ impl ConfigStoreObject {
     async fn publish_secrets(&self, tenant_id: &str) -> Result<()> {
         let rows: Vec<SealedRow> =
             self.state.storage().sql().exec("SELECT name, sealed FROM secrets WHERE tenant_id = ?", vec![tenant_id.into()])?.to_array()?;
-        let kv = self.env.kv(crate::storage::kv::BINDING)?;
+        let kv = self.env.kv(super::kv::BINDING)?;
         let key = kv_keys::secrets(tenant_id);
         if rows.is_empty() {
             kv.delete(&key).await.map_err(worker::Error::from)?;
@@ -402,7 +397,7 @@ impl ConfigStoreObject {
     /// Copies a committed change to KV: the tenant document and its launch
     /// index entries; index entries for URLs the tenant no longer has go.
     async fn publish(&self, before: Option<&Tenant>, after: Option<&Tenant>) -> Result<()> {
-        let kv = self.env.kv(crate::storage::kv::BINDING)?;
+        let kv = self.env.kv(super::kv::BINDING)?;
         let mut puts = vec![];
         let mut deletes = vec![];
         if let Some(t) = after {

@@ -1,9 +1,12 @@
-//! KV reads and writes for sessions and API tokens. Tenant documents and
-//! the launch index are written only by the config store.
+//! KV: typed reads of what the config store publishes (tenants, the launch
+//! index), patient links, and the reads and writes of sessions and API
+//! tokens. Tenant documents and the launch index are written only by the
+//! config store.
 
 use serde::{Deserialize, Serialize};
 use shared::kv_keys;
-use shared::tenant::Role;
+use shared::patient_link::PatientLink;
+use shared::tenant::{IssEntry, Role, Tenant};
 use worker::{kv::KvStore, Env};
 
 use crate::error::Result;
@@ -12,6 +15,24 @@ pub const BINDING: &str = "KV";
 
 pub fn store(env: &Env) -> Result<KvStore> {
     Ok(env.kv(BINDING)?)
+}
+
+async fn json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>> {
+    Ok(kv.get(key).json().await.map_err(worker::Error::from)?)
+}
+
+/// A tenant as last published by the config store.
+pub async fn tenant(kv: &KvStore, tenant_id: &str) -> Result<Option<Tenant>> {
+    json(kv, &kv_keys::tenant(tenant_id)).await
+}
+
+/// The launch index entry of a (normalised) `iss`.
+pub async fn iss_entry(kv: &KvStore, iss: &str) -> Result<Option<IssEntry>> {
+    json(kv, &kv_keys::iss(iss)).await
+}
+
+pub async fn patient_link(kv: &KvStore, code: &str) -> Result<Option<PatientLink>> {
+    json(kv, &kv_keys::patient_link(code)).await
 }
 
 /// A signed-in portal session (stored under the hash of its cookie value).
@@ -33,7 +54,7 @@ pub struct ApiToken {
 }
 
 pub async fn get_session(kv: &KvStore, hash: &str) -> Result<Option<Session>> {
-    Ok(kv.get(&kv_keys::session(hash)).json().await.map_err(worker::Error::from)?)
+    json(kv, &kv_keys::session(hash)).await
 }
 
 pub async fn put_session(kv: &KvStore, hash: &str, session: &Session, ttl_secs: u64) -> Result<()> {
@@ -52,7 +73,7 @@ pub async fn delete_session(kv: &KvStore, hash: &str) -> Result<()> {
 }
 
 pub async fn get_api_token(kv: &KvStore, hash: &str) -> Result<Option<ApiToken>> {
-    Ok(kv.get(&kv_keys::api_token(hash)).json().await.map_err(worker::Error::from)?)
+    json(kv, &kv_keys::api_token(hash)).await
 }
 
 pub async fn put_api_token(kv: &KvStore, hash: &str, token: &ApiToken) -> Result<()> {

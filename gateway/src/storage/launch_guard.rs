@@ -8,7 +8,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::crypto::sha256_hex;
 use crate::error::Result;
-use crate::Ctx;
+use crate::ctx::Ctx;
 
 pub const BINDING: &str = "LAUNCH_GUARD";
 
@@ -23,7 +23,7 @@ struct Spend {
 pub async fn spend(ctx: &Ctx, state: &str, expires_at: u64) -> Result<bool> {
     let hash = sha256_hex(state);
     let stub = ctx.env.durable_object(BINDING)?.get_by_name(&format!("guard-{}", &hash[..1]))?;
-    super::rpc::call(&stub, "https://launch-guard/spend", &Spend { hash, expires_at, now: crate::now_secs() }).await
+    super::rpc::call(&stub, "https://launch-guard/spend", &Spend { hash, expires_at, now: crate::clock::now_secs() }).await
 }
 
 #[durable_object]

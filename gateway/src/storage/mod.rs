@@ -4,5 +4,4 @@ pub mod config;
 pub mod kv;
 pub mod launch_guard;
 pub mod opt_out;
-pub mod reports;
 pub mod rpc;

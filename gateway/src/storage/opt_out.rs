@@ -19,8 +19,7 @@ enum Command {
 
 /// A keyed hash of a number (never the number itself).
 pub fn number_hash(env: &Env, number: &str) -> Option<String> {
-    let key = crate::secrets::worker_secret(env, crate::visit::REF_KEY_SECRET)?;
-    Some(crate::crypto::keyed_hash_hex(key.as_bytes(), &format!("optout|{number}")))
+    crate::secrets::keyed_ref(env, &format!("optout|{number}"))
 }
 
 async fn call(env: &Env, tenant_id: &str, cmd: Command) -> Result<bool> {
@@ -56,7 +55,7 @@ impl DurableObject for OptOutObject {
             let sql = self.state.storage().sql();
             Ok(match cmd {
                 Command::Stop { hash } => {
-                    let at = crate::now_secs() as i64;
+                    let at = crate::clock::now_secs() as i64;
                     sql.exec("INSERT INTO opted_out (hash, at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING", vec![hash.into(), at.into()])?.rows_written() > 0
                 }
                 Command::Start { hash } => sql.exec("DELETE FROM opted_out WHERE hash = ?", vec![hash.into()])?.rows_written() > 0,

@@ -5,122 +5,15 @@
 //! text beyond the call that sends it.
 
 use serde::{Deserialize, Serialize};
-use shared::email::{EmailBody, EmailProvider};
-use shared::sms::{MessageKind, SmsProvider};
+use shared::sms::MessageKind;
 
-use super::{Event, VisitInfo, VisitObject};
+use super::client::{Channel, Delivery, DeliveryReply, Due, DueRequest, EmailOut, Event, Outcome, OutcomeState, SmsOut};
+use super::object::VisitObject;
 use crate::error::Result;
-use crate::sms::SendOutcome;
+use crate::upstream::SendOutcome;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Sms,
-    Email,
-}
-
-impl Channel {
-    fn name(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Email => "email",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DueRequest {
-    pub visit_ref: String,
-    pub info: VisitInfo,
-    pub now: u64,
-    pub reminder_offsets_minutes: Vec<u32>,
-    /// The channels set up for this visit's FHIR base.
-    pub channels: Vec<Channel>,
-}
-
-/// A message that is due, the key it is delivered under once, and the
-/// channels still to do; none ready (all waiting for a retry) → `wait_until`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Due {
-    pub kind: MessageKind,
-    pub key: String,
-    pub link_code: String,
-    pub channels: Vec<Channel>,
-    pub wait_until: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SmsOut {
-    pub provider: SmsProvider,
-    pub from: String,
-    pub to: String,
-    pub body: String,
-    pub status_callback: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct EmailOut {
-    pub provider: EmailProvider,
-    pub to: String,
-    pub from_name: String,
-    pub body: EmailBody,
-}
-
-/// One message on the channels it is due on. `Err` is why a channel cannot
-/// be used for this patient (no mobile number, no address): recorded once.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Delivery {
-    pub tenant_id: String,
-    pub visit_ref: String,
-    pub key: String,
-    /// For confirmations and changes: the start time this tells the patient.
-    pub start: Option<String>,
-    pub now: u64,
-    /// False for a clinician's "Send link": they see the failure and press again.
-    pub retry_later: bool,
-    pub sms: Option<std::result::Result<SmsOut, String>>,
-    pub email: Option<std::result::Result<EmailOut, String>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeState {
-    Sent,
-    Failed,
-    /// Not sent on purpose (the patient texted STOP).
-    Skipped,
-    /// A transient failure; tried again from `next_at`.
-    Retrying,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Outcome {
-    pub state: OutcomeState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_at: Option<u64>,
-}
-
-impl Outcome {
-    fn new(state: OutcomeState, detail: Option<String>) -> Self {
-        Outcome { state, detail, next_at: None }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct DeliveryReply {
-    pub sms: Option<Outcome>,
-    pub email: Option<Outcome>,
-}
-
-impl DeliveryReply {
-    pub fn sent(&self) -> bool {
-        [&self.sms, &self.email].iter().any(|o| o.as_ref().is_some_and(|o| o.state == OutcomeState::Sent))
-    }
-    pub fn retrying(&self) -> bool {
-        [&self.sms, &self.email].iter().any(|o| o.as_ref().is_some_and(|o| o.state == OutcomeState::Retrying))
-    }
+fn slot(ch: Channel, key: &str) -> String {
+    format!("{}:{key}", ch.name())
 }
 
 /// Tries of one (message, channel) so far. `first_sent` is fixed before the
@@ -132,13 +25,6 @@ struct Attempts {
     first_sent: String,
 }
 
-fn slot(ch: Channel, key: &str) -> String {
-    format!("{}:{key}", ch.name())
-}
-
-fn rfc1123(secs: u64) -> String {
-    String::from(js_sys::Date::new(&((secs * 1000) as f64).into()).to_utc_string())
-}
 
 impl VisitObject {
     async fn started(&self, key: &str) -> worker::Result<bool> {
@@ -179,7 +65,7 @@ impl VisitObject {
         let storage = self.state.storage();
         storage.put("info", &info).await?;
         storage.put("visit_ref", &visit_ref).await?;
-        let key_for = |kind| crate::notify::kind_key(kind, info.start.as_deref());
+        let key_for = |kind: MessageKind| kind.delivery_key(info.start.as_deref());
         let told: Option<String> = storage.get("told_start").await?;
         if info.appointment_status == "cancelled" {
             let code = storage.get::<String>("link_code").await?.unwrap_or_default();
@@ -251,7 +137,7 @@ impl VisitObject {
                 return Ok(outcome);
             }
         };
-        let mut attempts = storage.get::<Attempts>(&try_key).await?.unwrap_or(Attempts { attempts: 0, next_at: 0, first_sent: rfc1123(d.now) });
+        let mut attempts = storage.get::<Attempts>(&try_key).await?.unwrap_or(Attempts { attempts: 0, next_at: 0, first_sent: crate::clock::rfc1123(d.now) });
         if attempts.next_at > d.now {
             return Ok(Outcome { state: OutcomeState::Retrying, detail: None, next_at: Some(attempts.next_at) });
         }

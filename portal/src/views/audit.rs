@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::views::status::ErrorPanel;
+use crate::widgets::status::ErrorPanel;
 
 fn short(v: &Option<serde_json::Value>) -> String {
     match v {

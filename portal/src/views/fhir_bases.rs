@@ -10,16 +10,9 @@ use shared::tenant::{ClientAuthMethod, Environment, FhirBase, Tenant};
 use shared::validation::{Severity, ValidationReport};
 
 use crate::api::{self, Csrf, Failure, Saved};
-use crate::views::secret::SecretValue;
-use crate::views::tenant::{failure_view, Conflict};
-
-pub fn env_badge(env: Environment) -> impl IntoView {
-    let (class, label) = match env {
-        Environment::Test => ("badge env-test", "Test"),
-        Environment::Production => ("badge env-production", "Production"),
-    };
-    view! { <span class=class>{label}</span> }
-}
+use crate::widgets::badge::env_badge;
+use crate::widgets::save::{failure_view, Conflict};
+use crate::widgets::secret::SecretValue;
 
 /// A field's problem as the admin types: `None` when fine. A light check
 /// (the `url` crate's tables would double the portal's size); the server

@@ -7,8 +7,8 @@ use shared::integration::BaseRecords;
 use shared::tenant::Tenant;
 
 use crate::api;
-use crate::views::fhir_bases::env_badge;
-use crate::views::status::ErrorPanel;
+use crate::widgets::badge::env_badge;
+use crate::widgets::status::ErrorPanel;
 
 /// `navigator.clipboard.writeText(text)`, reached through the global object
 /// (no extra web-sys features for one call).

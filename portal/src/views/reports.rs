@@ -7,7 +7,7 @@ use shared::report::{human_duration, visits_per_day, wait_histogram, Summary, Vi
 use shared::tenant::Tenant;
 
 use crate::api;
-use crate::views::status::ErrorPanel;
+use crate::widgets::status::ErrorPanel;
 
 #[component]
 pub fn Reports(tenant: Tenant, on_back: Callback<()>) -> impl IntoView {

@@ -9,9 +9,9 @@ use shared::sms::{render, segments, Encoding, Fill, MessageKind, SmsProvider, Sm
 use shared::tenant::Tenant;
 
 use crate::api::{self, Csrf, Failure};
-use crate::views::fhir_bases::env_badge;
-use crate::views::secret::SecretValue;
-use crate::views::tenant::{failure_view, Conflict, SaveState};
+use crate::widgets::badge::env_badge;
+use crate::widgets::secret::SecretValue;
+use crate::widgets::save::{failure_view, Conflict, SaveState};
 
 fn blank() -> SmsSettings {
     serde_json::from_value(serde_json::json!({"provider": {"kind": "twilio", "account_sid": "", "auth_token_ref": "TWILIO_AUTH_TOKEN"}})).expect("defaults")
@@ -69,7 +69,7 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
                 loop {
                     match api::numbers(tid.clone()).await {
                         Ok(n) => {
-                            let running = n.orders.iter().any(|o| o.status == "running");
+                            let running = n.orders.iter().any(|o| o.status == api::OrderStatus::Running);
                             // A finished order added its number to the stored settings.
                             let new: Vec<String> = n.numbers.iter().filter(|x| !settings.with_untracked(|s| s.numbers.contains(x))).cloned().collect();
                             if !new.is_empty() {

@@ -6,33 +6,14 @@
 use leptos::prelude::*;
 use shared::tenant::Tenant;
 
-use crate::api::{self, Failure};
+use crate::api;
+use crate::route::{Section, SECTIONS};
 use crate::views::audit::AuditLog;
 use crate::views::fhir_bases::FhirBases;
 use crate::views::records::Records;
 use crate::views::reports::Reports;
 use crate::views::sms::Sms;
 use crate::views::video::Video;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    FhirBases,
-    Sms,
-    Video,
-    Records,
-    Audit,
-    Reports,
-}
-
-/// Each section: its tab label and its name in the address (`route`).
-pub const SECTIONS: [(Section, &str, &str); 6] = [
-    (Section::FhirBases, "FHIR bases", "fhir-bases"),
-    (Section::Sms, "SMS", "sms"),
-    (Section::Video, "Video", "video"),
-    (Section::Records, "Review and finish", "records"),
-    (Section::Audit, "Audit log", "audit"),
-    (Section::Reports, "Reports", "reports"),
-];
 
 /// The wizard's steps, in the seed's order (SMS is optional).
 const STEPS: [(Section, &str, &str); 4] = [
@@ -44,64 +25,6 @@ const STEPS: [(Section, &str, &str); 4] = [
 
 fn step_index(s: Section) -> usize {
     STEPS.iter().position(|(x, _, _)| *x == s).unwrap_or(0)
-}
-
-/// Shown when a save met someone else's newer version (409): nothing was
-/// overwritten; the admin reloads theirs and redoes the change.
-#[component]
-pub fn Conflict(theirs: Tenant, on_reload: Callback<Tenant>) -> impl IntoView {
-    let by = theirs.updated_by.clone();
-    let at = theirs.updated_at.clone();
-    view! {
-        <div class="panel panel-error" role="alert">
-            <h3>"Someone else changed this"</h3>
-            <p>{format!("{by} saved a newer version at {at}. Your change was not saved, so nothing was overwritten.")}</p>
-            <button type="button" class="button" on:click=move |_| on_reload.run(theirs.clone())>"Reload their version"</button>
-        </div>
-    }
-}
-
-/// One settings section's save: in progress, saved, why not (with the
-/// field), or someone else's newer version (409).
-#[derive(Clone, Copy)]
-pub struct SaveState {
-    pub busy: RwSignal<bool>,
-    pub saved: RwSignal<bool>,
-    pub error: RwSignal<Option<(Failure, Option<String>)>>,
-    pub conflict: RwSignal<Option<Tenant>>,
-}
-
-impl SaveState {
-    pub fn new() -> Self {
-        SaveState { busy: RwSignal::new(false), saved: RwSignal::new(false), error: RwSignal::new(None), conflict: RwSignal::new(None) }
-    }
-
-    /// PUTs `body` to the tenant's `path` (If-Match its version) and follows the answer.
-    pub fn put(self, tenant: RwSignal<Tenant>, csrf: api::Csrf, path: &'static str, body: Option<serde_json::Value>) {
-        let SaveState { busy, saved, error, conflict } = self;
-        busy.set(true);
-        error.set(None);
-        saved.set(false);
-        let t = tenant.get_untracked();
-        let url = api::tenant_url(&t.id, path);
-        leptos::task::spawn_local(async move {
-            match api::save("PUT", url, csrf, t.version, body).await {
-                api::Saved::Ok(t) => {
-                    saved.set(true);
-                    tenant.set(*t);
-                }
-                api::Saved::Conflict(t) => conflict.set(Some(*t)),
-                api::Saved::Invalid(_, f) => error.set(Some((f, None))),
-                api::Saved::Failed(f, field) => error.set(Some((f, field))),
-            }
-            busy.set(false);
-        });
-    }
-}
-
-/// A failure next to the form it belongs to.
-pub fn failure_view(f: Failure) -> impl IntoView {
-    view! { <p class="form-error" role="alert">{f.message} " (code " <code>{f.code}</code> ")"</p> }
 }
 
 #[component]

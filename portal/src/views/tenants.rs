@@ -6,8 +6,9 @@ use shared::ids::{is_valid_id, ID_RULE};
 use shared::tenant::{Environment, Tenant};
 
 use crate::api::{self, Csrf, Saved};
-use crate::views::status::ErrorPanel;
-use crate::views::tenant::{failure_view, Section};
+use crate::widgets::status::ErrorPanel;
+use crate::route::Section;
+use crate::widgets::save::failure_view;
 
 /// What a tenant row opens: a section, as the first-set-up wizard or as a plain page.
 pub type Open = (Tenant, Section, bool);

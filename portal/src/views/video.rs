@@ -8,8 +8,8 @@ use shared::tenant::Tenant;
 use shared::video::{JitsiSettings, LaunchSettings, TeamsSettings, VideoSettings};
 
 use crate::api::Csrf;
-use crate::views::secret::SecretValue;
-use crate::views::tenant::{failure_view, Conflict, SaveState};
+use crate::widgets::secret::SecretValue;
+use crate::widgets::save::{failure_view, Conflict, SaveState};
 
 fn teams_default() -> VideoSettings {
     VideoSettings::Teams(TeamsSettings {

@@ -1,0 +1,114 @@
+//! Appointments in the EHR: the one a launch is about, the ones the
+//! notification job looks at, and writing the meeting links back.
+
+use serde_json::Value;
+use shared::appointment::{parse, pick_video_visit, reference_id, write_back_patch, VideoVisit};
+use worker::Method;
+
+use super::fhir;
+use super::token::{AccessToken, TokenResponse};
+use crate::error::{Error, Result};
+
+/// Result pages followed per search.
+const MAX_PAGES: usize = 20;
+
+fn today_range() -> (String, String) {
+    let now = js_sys::Date::new_0();
+    let day = |offset: f64| {
+        let d = js_sys::Date::new(&(now.get_time() + offset * 86_400_000.0).into());
+        String::from(d.to_iso_string())[..10].to_string()
+    };
+    (day(0.0), day(1.0))
+}
+
+/// The appointment of this launch (fhirContext → Encounter.appointment →
+/// today's video visit of the patient or practitioner), with its parsed
+/// video-visit view.
+pub async fn for_launch(base: &str, token: &TokenResponse, fhir_user: &str) -> Result<(Value, VideoVisit)> {
+    let at = &token.access_token;
+    let from_context = token.fhir_context.iter().filter_map(|c| c.reference.as_deref()).find_map(|r| reference_id(r, "Appointment"));
+    let resource = if let Some(id) = from_context {
+        fhir::read(base, at, &format!("Appointment/{id}"), "appointment").await?
+    } else if let Some(enc) = token.encounter.as_deref().filter(|e| !e.is_empty()) {
+        let encounter = fhir::read(base, at, &format!("Encounter/{enc}"), "encounter").await?;
+        let id = encounter
+            .get("appointment")
+            .and_then(Value::as_array)
+            .and_then(|refs| refs.iter().find_map(|r| reference_id(r.get("reference")?.as_str()?, "Appointment")))
+            .ok_or_else(|| {
+                Error::new(
+                    404,
+                    "appointment_not_found",
+                    "This encounter has no appointment, so there is no video visit to start. Launch from the appointment in the schedule.",
+                )
+            })?;
+        fhir::read(base, at, &format!("Appointment/{id}"), "appointment").await?
+    } else {
+        // Oracle Health requires `date` plus one of patient / practitioner / location.
+        let (from, to) = today_range();
+        let who = match token.patient.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => format!("patient={p}"),
+            None => format!("practitioner={}", reference_id(fhir_user, "Practitioner").unwrap_or_default()),
+        };
+        let bundle = fhir::read(base, at, &format!("Appointment?date=ge{from}&date=lt{to}&{who}"), "appointments").await?;
+        pick_video_visit(&bundle).ok_or_else(|| {
+            Error::new(
+                404,
+                "appointment_not_found",
+                "No video visit was found for today in the EHR. Open the visit from the schedule and launch again.",
+            )
+        })?
+    };
+    let visit = parse(&resource).map_err(|e| Error::new(502, "fhir_invalid", format!("The appointment from the EHR could not be read ({e}).")))?;
+    if !visit.is_video {
+        return Err(Error::new(422, "appointment_not_video", "This appointment is not a video visit, so there is no meeting to join."));
+    }
+    Ok((resource, visit))
+}
+
+/// Every resource of a search, following `next` links.
+pub async fn search_all(base: &str, token: &AccessToken, query: &str) -> Result<Vec<Value>> {
+    let mut out = vec![];
+    let mut bundle = fhir::read(base, token, query, "appointments").await?;
+    for _ in 0..MAX_PAGES {
+        out.extend(bundle["entry"].as_array().into_iter().flatten().filter_map(|e| e.get("resource").cloned()));
+        let next = bundle["link"].as_array().into_iter().flatten().find(|l| l["relation"] == "next").and_then(|l| l["url"].as_str());
+        // Only pages of the same server: a `next` elsewhere would get our token.
+        match next.and_then(|n| n.strip_prefix(base.trim_end_matches('/')).map(|p| p.trim_start_matches('/').to_string())) {
+            Some(path) => bundle = fhir::read(base, token, &path, "appointments").await?,
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Puts both links into the Appointment's rooms (JSON Patch with If-Match).
+/// On 409/412 the appointment is read again and the patch retried once.
+/// The answer is a sentence for the visit's live status.
+pub async fn write_back(base: &str, token: &AccessToken, visit: VideoVisit, provider_url: &str, patient_url: &str) -> std::result::Result<String, String> {
+    let mut visit = visit;
+    for attempt in 0..2 {
+        let already = visit.provider_room.as_ref().and_then(|r| r.url.as_deref()) == Some(provider_url)
+            && visit.patient_room.as_ref().and_then(|r| r.url.as_deref()) == Some(patient_url);
+        if already {
+            return Ok("links already in the appointment".into());
+        }
+        let patch = write_back_patch(&visit, provider_url, patient_url).ok_or("the appointment has no virtual meeting rooms to write to")?;
+        let if_match = visit.version_id.as_deref().map(|v| format!("W/\"{v}\""));
+        let body = serde_json::to_string(&patch).map_err(|e| e.to_string())?;
+        let path = format!("Appointment/{}", visit.id);
+        let resp = fhir::call(Method::Patch, base, token, &path, Some((body, "application/json-patch+json")), if_match.as_deref())
+            .await
+            .map_err(|e| e.body.message)?;
+        match resp.status {
+            200..=299 => return Ok(format!("written (HTTP {})", resp.status)),
+            409 | 412 if attempt == 0 => {
+                let fresh = fhir::call(Method::Get, base, token, &path, None, None).await.map_err(|e| e.body.message)?;
+                let json: Value = serde_json::from_str(&fresh.body).map_err(|e| e.to_string())?;
+                visit = parse(&json)?;
+            }
+            s => return Err(format!("the EHR refused the update (HTTP {s})")),
+        }
+    }
+    Err("the appointment kept changing while writing the links (HTTP 409)".into())
+}

@@ -1,0 +1,93 @@
+//! Secrets a tenant's settings name (`*_ref`: EHR client secret, video app
+//! secret, SMS token, email key). The value is either one an admin entered
+//! in the portal (write-only: sealed with the Worker secret `SECRETS_KEY`,
+//! kept by the config store and copied sealed to KV, never shown back), or
+//! a Worker secret of that name set by the operator. The gateway's own keys
+//! are never reachable this way: a setting naming one would send it to
+//! whatever address the same settings name.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use worker::Env;
+
+use super::{worker_secret, Secret};
+use crate::seal::{self, Expiring, SealKey};
+
+pub const KEY_SECRET: &str = "SECRETS_KEY";
+
+pub fn is_reserved(name: &str) -> bool {
+    shared::sms::RESERVED_SECRETS.contains(&name)
+}
+
+/// A secret's name: `A-Z`, digits and `_`, starting with a letter, at most 64.
+pub fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (2..=64).contains(&b.len()) && b[0].is_ascii_uppercase() && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    value: String,
+    expires_at: u64,
+}
+
+impl Expiring for Sealed {
+    fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+}
+
+/// Bound to tenant and name: a sealed value copied elsewhere does not open.
+fn purpose(tenant_id: &str, name: &str) -> Vec<u8> {
+    format!("visitgate/tenant-secret/v1\n{tenant_id}\n{name}").into_bytes()
+}
+
+pub fn seal(key: &SealKey, tenant_id: &str, name: &str, value: &str, nonce: [u8; 12]) -> String {
+    seal::seal(key, &purpose(tenant_id, name), &Sealed { value: value.into(), expires_at: u64::MAX }, nonce)
+}
+
+pub fn open(key: &SealKey, tenant_id: &str, name: &str, sealed: &str) -> Option<Secret> {
+    seal::open::<Sealed>(key, &purpose(tenant_id, name), sealed, 0).ok().map(|s| Secret::new(s.value))
+}
+
+pub fn key(env: &Env) -> Option<SealKey> {
+    SealKey::parse(worker_secret(env, KEY_SECRET)?.expose())
+}
+
+/// The value of the secret `name` for `tenant_id`: a Worker secret first
+/// (no I/O), else the tenant's stored one (one KV read).
+pub async fn get(env: &Env, tenant_id: &str, name: &str) -> Option<Secret> {
+    if is_reserved(name) || name.is_empty() {
+        return None;
+    }
+    if let Some(v) = worker_secret(env, name) {
+        return Some(v);
+    }
+    let kv = env.kv(crate::storage::kv::BINDING).ok()?;
+    let map: BTreeMap<String, String> = kv.get(&shared::kv_keys::secrets(tenant_id)).json().await.ok()??;
+    open(&key(env)?, tenant_id, name, map.get(name)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_for_their_tenant_and_name() {
+        let k = SealKey::parse(&"ab".repeat(32)).unwrap();
+        let s = seal(&k, "t1", "TEAMS_SECRET", "s3cr3t", [1; 12]);
+        assert!(!s.contains("s3cr3t"));
+        assert_eq!(open(&k, "t1", "TEAMS_SECRET", &s).as_ref().map(|v| v.expose().as_str()), Some("s3cr3t"));
+        assert_eq!(open(&k, "t2", "TEAMS_SECRET", &s), None, "another tenant");
+        assert_eq!(open(&k, "t1", "OTHER", &s), None, "another name");
+        assert_eq!(open(&SealKey::parse(&"cd".repeat(32)).unwrap(), "t1", "TEAMS_SECRET", &s), None, "another key");
+    }
+
+    #[test]
+    fn names_and_reserved_ones() {
+        assert!(valid_name("EHR_CLIENT_SECRET_MAIN") && valid_name("T2"));
+        assert!(!valid_name("lower") && !valid_name("_X") && !valid_name("A") && !valid_name("WITH-DASH"));
+        assert!(is_reserved("LAUNCH_COOKIE_KEY") && is_reserved("CLIENT_ASSERTION_KEY") && !is_reserved("TWILIO_AUTH_TOKEN"));
+    }
+}
