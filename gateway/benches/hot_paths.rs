@@ -55,7 +55,9 @@ fn hot_paths(c: &mut Criterion) {
     c.bench_function("unseal_launch_cookie", |b| b.iter(|| open::<LaunchState>(&key, LAUNCH_PURPOSE, black_box(&sealed), NOW).unwrap()));
 
     // GET /launch/callback: the id_token (RS256, 2048-bit) against the EHR's JWKS.
-    let keys: JwkSet = serde_json::from_value(serde_json::json!({"keys": [{"kty": "RSA", "n": N.trim(), "e": "AQAB", "alg": "RS256", "kid": "k1"}]})).unwrap();
+    let keys: JwkSet =
+        serde_json::from_value(serde_json::json!({"keys": [{"kty": "RSA", "n": N.trim(), "e": "AQAB", "alg": "RS256", "kid": "k1"}]}))
+            .unwrap();
     let mut h = Header::new(Algorithm::RS256);
     h.kid = Some("k1".into());
     let claims = serde_json::json!({"iss": ISS, "sub": "p1", "aud": "client-1", "exp": NOW + 300, "iat": NOW, "nonce": "n-1",

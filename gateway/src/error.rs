@@ -16,10 +16,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Error {
-            status,
-            body: ApiError { code: code.into(), message: message.into(), field: None, current: None, validation: None },
-        }
+        Error { status, body: ApiError { code: code.into(), message: message.into(), field: None, current: None, validation: None } }
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {

@@ -30,7 +30,8 @@ pub fn page_html(title: &str, body_html: &str) -> String {
 const PAGE_CSS: &str = "body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#f6f7f9;margin:0}main{max-width:36rem;margin:10vh auto;padding:2rem;background:#fff;border-radius:8px}h1{font-size:1.4rem}h2{font-size:1.1rem}.code{color:#444;font-size:.9rem}.button{display:inline-block;padding:.6rem 1.1rem;border-radius:6px;background:#0b57d0;color:#fff;text-decoration:none;font-weight:600;margin-right:.5rem}.button.secondary{background:#fff;color:#0b57d0;border:2px solid #0b57d0}a:focus-visible,button:focus-visible{outline:3px solid #1a1a1a;outline-offset:2px}";
 
 /// Error and info pages: no script at all.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+pub const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 pub fn error_page(err: &Error) -> Response {
     let body = format!(

@@ -25,10 +25,9 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
     let method = req.method();
     let under = |prefix: &str| path.strip_prefix(prefix);
     match (method, path) {
-        (Method::Get | Method::Head, "/healthz") => http::json(
-            200,
-            &serde_json::json!({ "status": "ok", "service": "visitgate", "version": env!("CARGO_PKG_VERSION") }),
-        ),
+        (Method::Get | Method::Head, "/healthz") => {
+            http::json(200, &serde_json::json!({ "status": "ok", "service": "visitgate", "version": env!("CARGO_PKG_VERSION") }))
+        }
         // The admin journey: API, sign-in, portal.
         (_, p) if p.starts_with("/api/v1/") => admin::api::handle(req, ctx, &p["/api/v1/".len()..]).await,
         (_, p) if p.starts_with("/api/") => Err(Error::not_found("This API version")),

@@ -64,9 +64,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &str) -> Result<T, Failure> {
 }
 
 fn request(builder: RequestBuilder) -> RequestBuilder {
-    builder
-        .credentials(RequestCredentials::SameOrigin)
-        .header("Accept", "application/json")
+    builder.credentials(RequestCredentials::SameOrigin).header("Accept", "application/json")
 }
 
 async fn body_text(resp: &Response) -> Result<String, Failure> {
@@ -183,7 +181,11 @@ async fn write(method: &'static str, url: String, csrf: Csrf, version: Option<u6
 }
 
 /// `POST /api/v1/fhir-bases/validate`: checks a FHIR base without saving it.
-pub async fn validate_base(url: String, auth_method: shared::tenant::ClientAuthMethod, csrf: Csrf) -> Result<shared::validation::ValidationReport, Failure> {
+pub async fn validate_base(
+    url: String,
+    auth_method: shared::tenant::ClientAuthMethod,
+    csrf: Csrf,
+) -> Result<shared::validation::ValidationReport, Failure> {
     let body = serde_json::json!({ "url": url, "auth_method": auth_method }).to_string();
     let resp = send_write("POST", "/api/v1/fhir-bases/validate", &csrf, None, Some(body)).await?;
     read_json(resp).await
@@ -232,7 +234,11 @@ pub async fn order_number(id: String, area_code: String, csrf: Csrf) -> Result<(
         body["area_code"] = area_code.trim().into();
     }
     let resp = send_write("POST", &tenant_url(&id, "/sms/numbers"), &csrf, None, Some(body.to_string())).await?;
-    if resp.ok() { Ok(()) } else { Err(failure(resp).await) }
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(failure(resp).await)
+    }
 }
 
 /// The query string of a report: a range in days, or "custom" with two
@@ -268,6 +274,25 @@ pub async fn report_summary(tenant_id: String, query: String) -> Result<shared::
 pub async fn report_visits(tenant_id: String, query: String) -> Result<shared::report::VisitsResponse, Failure> {
     let resp = request(gloo_net::http::Request::get(&report_url(&tenant_id, "visits", &query))).send().await.map_err(Failure::network)?;
     read_json(resp).await
+}
+
+/// `GET …/secrets`: names and when they were set; never a value.
+pub async fn secrets(id: String) -> Result<Vec<StoredSecret>, Failure> {
+    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/secrets"))).send().await.map_err(Failure::network)?;
+    read_json::<shared::api::SecretList>(resp).await.map(|s| s.secrets)
+}
+
+/// `PUT …/secrets/{name}`: stores a value (write-only).
+pub async fn store_secret(id: String, name: String, value: String, csrf: Csrf) -> Result<(), Failure> {
+    let body = serde_json::json!({ "value": value }).to_string();
+    let resp =
+        send_write("PUT", &tenant_url(&id, &format!("/secrets/{}", url_pair("", &name).trim_start_matches('='))), &csrf, None, Some(body))
+            .await?;
+    if resp.ok() {
+        return Ok(());
+    }
+    let text = resp.text().await.unwrap_or_default();
+    Err(Failure::from_response(resp.status(), &resp.status_text(), &text))
 }
 
 #[cfg(test)]
@@ -308,21 +333,4 @@ mod tests {
         assert!(list.tenants.is_empty());
         assert_eq!(parse_body::<TenantList>("[]").unwrap_err().code, "bad_response");
     }
-}
-
-/// `GET …/secrets`: names and when they were set; never a value.
-pub async fn secrets(id: String) -> Result<Vec<StoredSecret>, Failure> {
-    let resp = request(gloo_net::http::Request::get(&tenant_url(&id, "/secrets"))).send().await.map_err(Failure::network)?;
-    read_json::<shared::api::SecretList>(resp).await.map(|s| s.secrets)
-}
-
-/// `PUT …/secrets/{name}`: stores a value (write-only).
-pub async fn store_secret(id: String, name: String, value: String, csrf: Csrf) -> Result<(), Failure> {
-    let body = serde_json::json!({ "value": value }).to_string();
-    let resp = send_write("PUT", &tenant_url(&id, &format!("/secrets/{}", url_pair("", &name).trim_start_matches('='))), &csrf, None, Some(body)).await?;
-    if resp.ok() {
-        return Ok(());
-    }
-    let text = resp.text().await.unwrap_or_default();
-    Err(Failure::from_response(resp.status(), &resp.status_text(), &text))
 }

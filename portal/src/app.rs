@@ -6,9 +6,9 @@ use shared::api::Me;
 
 use crate::api::{self, Failure};
 use crate::views::session::SessionBar;
-use crate::widgets::status::{ErrorPanel, Loading, SignedOutPanel};
 use crate::views::tenant::TenantPage;
 use crate::views::tenants::Tenants;
+use crate::widgets::status::{ErrorPanel, Loading, SignedOutPanel};
 
 /// What the page is showing, derived from `/me` and the sign-out button.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,6 @@
 //! page. Replaced, not pushed: the app has no history of its own to go back
 //! through.
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     FhirBases,
@@ -45,7 +44,8 @@ pub fn parse(hash: &str) -> Option<Place> {
     let rest = hash.strip_prefix("#/tenants/")?;
     let mut parts = rest.split('/');
     let tenant_id = parts.next().filter(|id| shared::ids::is_valid_id(id))?.to_string();
-    let section = parts.next().and_then(|n| SECTIONS.iter().find(|(_, _, slug)| *slug == n)).map(|(s, _, _)| *s).unwrap_or(Section::FhirBases);
+    let section =
+        parts.next().and_then(|n| SECTIONS.iter().find(|(_, _, slug)| *slug == n)).map(|(s, _, _)| *s).unwrap_or(Section::FhirBases);
     let wizard = parts.next() == Some("setup");
     Some(Place { tenant_id, section, wizard })
 }

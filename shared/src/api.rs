@@ -198,9 +198,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused_by_name() {
-        let e = serde_json::from_str::<NewTenant>(r#"{"id":"a1","display_name":"A","colour":"red"}"#)
-            .unwrap_err()
-            .to_string();
+        let e = serde_json::from_str::<NewTenant>(r#"{"id":"a1","display_name":"A","colour":"red"}"#).unwrap_err().to_string();
         assert!(e.contains("unknown field `colour`"), "{e}");
         let e = serde_json::from_str::<FhirBaseInput>(
             r#"{"url":"https://x","environment":"test","client":{"client_id":"c","auth_method":"client_secret_basic","secret":"s"}}"#,

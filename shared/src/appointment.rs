@@ -51,9 +51,9 @@ pub fn parse(appointment: &Value) -> Result<VideoVisit, String> {
     let service_video = appointment.get("serviceType").and_then(Value::as_array).is_some_and(|types| {
         types.iter().any(|t| {
             t.get("text").and_then(Value::as_str) == Some(VIDEO_SERVICE)
-                || t.get("coding").and_then(Value::as_array).is_some_and(|c| {
-                    c.iter().any(|c| c.get("display").and_then(Value::as_str) == Some(VIDEO_SERVICE))
-                })
+                || t.get("coding")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|c| c.get("display").and_then(Value::as_str) == Some(VIDEO_SERVICE)))
         })
     });
     let provider_room = room(appointment, PROVIDER_ROOM);
@@ -131,7 +131,8 @@ mod tests {
 
     #[test]
     fn the_patient_among_participants() {
-        let a = serde_json::json!({"participant": [{"actor": {"reference": "Practitioner/1"}}, {"actor": {"reference": "Patient/12724066"}}]});
+        let a =
+            serde_json::json!({"participant": [{"actor": {"reference": "Practitioner/1"}}, {"actor": {"reference": "Patient/12724066"}}]});
         assert_eq!(patient_id(&a).as_deref(), Some("12724066"));
         assert_eq!(patient_id(&serde_json::json!({"participant": []})), None);
     }

@@ -65,7 +65,13 @@ pub struct EmailTemplates {
 }
 
 pub fn default_email_templates() -> BTreeMap<String, EmailTemplates> {
-    let t = |c: &str, ch: &str, ca: &str, r: &str, l: &str| Templates { confirmation: c.into(), changed: ch.into(), cancelled: ca.into(), reminder: r.into(), link: l.into() };
+    let t = |c: &str, ch: &str, ca: &str, r: &str, l: &str| Templates {
+        confirmation: c.into(),
+        changed: ch.into(),
+        cancelled: ca.into(),
+        reminder: r.into(),
+        link: l.into(),
+    };
     let mut m = BTreeMap::new();
     m.insert(
         "en".into(),
@@ -126,14 +132,23 @@ pub fn render_email(t: &EmailTemplates, kind: MessageKind, fill: &Fill, lang: &s
     let subject = render(t.subject.get(kind), fill).replace(['\r', '\n'], " ");
     let text = render(t.text.get(kind), fill);
     let button = if lang == "de" { "Zum Video-Termin" } else { "Join the video visit" };
-    let mut html = format!("<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>", escape_html(lang), escape_html(&subject));
-    html.push_str("<body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:36rem;margin:auto;padding:1rem\">");
+    let mut html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>",
+        escape_html(lang),
+        escape_html(&subject)
+    );
+    html.push_str(
+        "<body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:36rem;margin:auto;padding:1rem\">",
+    );
     let href = escape_html(fill.link);
     let link_button = format!(
         "<a href=\"{href}\" style=\"display:inline-block;margin:.5rem 0;background:#0b5cad;color:#fff;padding:.6rem 1.2rem;border-radius:.3rem;text-decoration:none\">{button}</a><br><span style=\"font-size:.85rem;color:#555\">{href}</span>"
     );
     for para in text.split("\n\n") {
-        let lines: Vec<String> = para.lines().map(|l| if !fill.link.is_empty() && l.trim() == fill.link { link_button.clone() } else { escape_html(l) }).collect();
+        let lines: Vec<String> = para
+            .lines()
+            .map(|l| if !fill.link.is_empty() && l.trim() == fill.link { link_button.clone() } else { escape_html(l) })
+            .collect();
         html.push_str(&format!("<p>{}</p>", lines.join("<br>")));
     }
     html.push_str("</body></html>");
@@ -142,7 +157,11 @@ pub fn render_email(t: &EmailTemplates, kind: MessageKind, fill: &Fill, lang: &s
 
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
 }
 
 impl EmailSettings {
@@ -156,7 +175,10 @@ impl EmailSettings {
         for (lang, t) in &self.templates {
             for kind in ALL_KINDS {
                 for p in unknown_placeholders(t.subject.get(kind)).into_iter().chain(unknown_placeholders(t.text.get(kind))) {
-                    out.push((format!("templates.{lang}"), format!("{{{p}}} is not a placeholder; use {{clinic}}, {{date}}, {{time}} or {{link}}.")));
+                    out.push((
+                        format!("templates.{lang}"),
+                        format!("{{{p}}} is not a placeholder; use {{clinic}}, {{date}}, {{time}} or {{link}}."),
+                    ));
                 }
             }
         }
@@ -166,7 +188,10 @@ impl EmailSettings {
                     out.push(("provider.endpoint".into(), "The Communication Services endpoint must be https://.".into()));
                 }
                 if !crate::sms::is_secret_name(access_key_ref) {
-                    out.push(("provider.access_key_ref".into(), "Name the Worker secret that holds the access key (capital letters, digits, '_').".into()));
+                    out.push((
+                        "provider.access_key_ref".into(),
+                        "Name the Worker secret that holds the access key (capital letters, digits, '_').".into(),
+                    ));
                 }
                 if !is_email(sender_address) {
                     out.push(("provider.sender_address".into(), "The sender must be an address like DoNotReply@mail.example.org.".into()));
@@ -177,7 +202,10 @@ impl EmailSettings {
                     out.push(("provider.api_base".into(), "The API address must be https://.".into()));
                 }
                 if !crate::sms::is_secret_name(api_key_ref) {
-                    out.push(("provider.api_key_ref".into(), "Name the Worker secret that holds the API key (capital letters, digits, '_').".into()));
+                    out.push((
+                        "provider.api_key_ref".into(),
+                        "Name the Worker secret that holds the API key (capital letters, digits, '_').".into(),
+                    ));
                 }
                 if !is_email(from_email) {
                     out.push(("provider.from_email".into(), "The sender must be an address like visits@example.org.".into()));
@@ -194,7 +222,12 @@ pub fn patient_email(patient: &serde_json::Value) -> Option<String> {
     telecom
         .iter()
         .filter(|t| t["system"] == "email")
-        .min_by_key(|t| match t["use"].as_str() { Some("home") => 0, Some("work") => 2, Some("old") => 9, _ => 1 })
+        .min_by_key(|t| match t["use"].as_str() {
+            Some("home") => 0,
+            Some("work") => 2,
+            Some("old") => 9,
+            _ => 1,
+        })
         .and_then(|t| t["value"].as_str())
         .map(|v| v.trim().to_string())
         .filter(|v| is_email(v))

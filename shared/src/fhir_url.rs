@@ -122,10 +122,7 @@ mod tests {
 
     #[test]
     fn lowercases_scheme_and_host_keeps_path_case() {
-        assert_eq!(
-            ok("HTTPS://FHIR-EHR-Code.Cerner.COM/r4/EC2458f2"),
-            "https://fhir-ehr-code.cerner.com/r4/EC2458f2"
-        );
+        assert_eq!(ok("HTTPS://FHIR-EHR-Code.Cerner.COM/r4/EC2458f2"), "https://fhir-ehr-code.cerner.com/r4/EC2458f2");
     }
 
     #[test]
@@ -152,19 +149,10 @@ mod tests {
     #[test]
     fn refuses_http_outside_dev_and_non_loopback_in_dev() {
         assert_eq!(normalize_fhir_base("http://ehr.example.org/r4", false), Err(UrlProblem::NotHttps));
-        assert_eq!(
-            normalize_fhir_base("http://ehr.example.org/r4", true),
-            Err(UrlProblem::HttpOnlyForLoopbackInDev)
-        );
+        assert_eq!(normalize_fhir_base("http://ehr.example.org/r4", true), Err(UrlProblem::HttpOnlyForLoopbackInDev));
         assert_eq!(normalize_fhir_base("http://127.0.0.1:8790/r4", false), Err(UrlProblem::NotHttps));
-        assert_eq!(
-            normalize_fhir_base("http://127.0.0.1:8790/r4/", true).unwrap(),
-            "http://127.0.0.1:8790/r4"
-        );
-        assert_eq!(
-            normalize_fhir_base("http://LOCALHOST:8790/r4", true).unwrap(),
-            "http://localhost:8790/r4"
-        );
+        assert_eq!(normalize_fhir_base("http://127.0.0.1:8790/r4/", true).unwrap(), "http://127.0.0.1:8790/r4");
+        assert_eq!(normalize_fhir_base("http://LOCALHOST:8790/r4", true).unwrap(), "http://localhost:8790/r4");
         assert!(normalize_fhir_base("http://[::1]:8790/r4", true).is_ok());
     }
 

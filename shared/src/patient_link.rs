@@ -50,9 +50,7 @@ pub fn negotiate(accept_language: &str) -> Lang {
     for part in accept_language.split(',') {
         let mut pieces = part.trim().split(';');
         let tag = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let q = pieces
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
-            .unwrap_or(1.0);
+        let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok())).unwrap_or(1.0);
         let lang = match tag.split('-').next() {
             Some("de") => Lang::De,
             Some("en") => Lang::En,

@@ -67,7 +67,14 @@ pub fn visit_metrics(events: &[TimedEvent], end_ms: Option<i64>, now_ms: i64) ->
     staff.dedup();
     let peak_attendees = staff.len() as u32 + u32::from(admitted.is_some());
     let sms_sent = events.iter().filter(|e| e.kind == "sms_sent").count() as u32;
-    VisitMetrics { started_at_ms, duration_ms: if started_at_ms.is_none() && status == VisitStatus::Open { None } else { duration_ms }, lobby_wait_ms, status, peak_attendees, sms_sent }
+    VisitMetrics {
+        started_at_ms,
+        duration_ms: if started_at_ms.is_none() && status == VisitStatus::Open { None } else { duration_ms },
+        lobby_wait_ms,
+        status,
+        peak_attendees,
+        sms_sent,
+    }
 }
 
 /// The value below which `p` of the sorted values fall (nearest rank).
@@ -111,7 +118,8 @@ impl Summary {
     pub fn from_rows(rows: &[VisitRow]) -> Self {
         let mut waits: Vec<i64> = rows.iter().filter_map(|r| r.metrics.lobby_wait_ms).collect();
         waits.sort_unstable();
-        let mut durations: Vec<i64> = rows.iter().filter(|r| r.metrics.status == VisitStatus::Completed).filter_map(|r| r.metrics.duration_ms).collect();
+        let mut durations: Vec<i64> =
+            rows.iter().filter(|r| r.metrics.status == VisitStatus::Completed).filter_map(|r| r.metrics.duration_ms).collect();
         durations.sort_unstable();
         Summary {
             visits: rows.len() as u32,
@@ -160,7 +168,14 @@ pub fn visits_per_day(rows: &[VisitRow], from_ms: i64, to_ms: i64) -> Vec<(i64, 
 }
 
 /// Lobby waits in buckets a person reads at a glance.
-pub const WAIT_BUCKETS: [(&str, i64); 6] = [("under 1 min", 60_000), ("1–2 min", 120_000), ("2–5 min", 300_000), ("5–10 min", 600_000), ("10–15 min", 900_000), ("15 min or more", i64::MAX)];
+pub const WAIT_BUCKETS: [(&str, i64); 6] = [
+    ("under 1 min", 60_000),
+    ("1–2 min", 120_000),
+    ("2–5 min", 300_000),
+    ("5–10 min", 600_000),
+    ("10–15 min", 900_000),
+    ("15 min or more", i64::MAX),
+];
 
 pub fn wait_histogram(rows: &[VisitRow]) -> Vec<(&'static str, u32)> {
     let mut out: Vec<(&'static str, u32)> = WAIT_BUCKETS.iter().map(|(l, _)| (*l, 0)).collect();
@@ -194,18 +209,20 @@ pub fn csv(rows: &[VisitRow], iso: impl Fn(i64) -> String) -> String {
             VisitStatus::NoShow => "no_show",
             VisitStatus::Open => "open",
         };
-        out.push_str(&[
-            cell(&r.visit_ref[..r.visit_ref.len().min(12)]),
-            cell(&r.department),
-            r.scheduled_start_ms.map(&iso).unwrap_or_default(),
-            r.metrics.started_at_ms.map(&iso).unwrap_or_default(),
-            opt_ms(r.metrics.duration_ms),
-            opt_ms(r.metrics.lobby_wait_ms),
-            status.to_string(),
-            r.metrics.peak_attendees.to_string(),
-            r.metrics.sms_sent.to_string(),
-        ]
-        .join(","));
+        out.push_str(
+            &[
+                cell(&r.visit_ref[..r.visit_ref.len().min(12)]),
+                cell(&r.department),
+                r.scheduled_start_ms.map(&iso).unwrap_or_default(),
+                r.metrics.started_at_ms.map(&iso).unwrap_or_default(),
+                opt_ms(r.metrics.duration_ms),
+                opt_ms(r.metrics.lobby_wait_ms),
+                status.to_string(),
+                r.metrics.peak_attendees.to_string(),
+                r.metrics.sms_sent.to_string(),
+            ]
+            .join(","),
+        );
         out.push_str("\r\n");
     }
     out
@@ -266,7 +283,14 @@ mod tests {
             base_id: "b".into(),
             department: "d".into(),
             scheduled_start_ms: Some(day),
-            metrics: VisitMetrics { started_at_ms: None, duration_ms: None, lobby_wait_ms: wait, status: VisitStatus::Open, peak_attendees: 0, sms_sent: 0 },
+            metrics: VisitMetrics {
+                started_at_ms: None,
+                duration_ms: None,
+                lobby_wait_ms: wait,
+                status: VisitStatus::Open,
+                peak_attendees: 0,
+                sms_sent: 0,
+            },
         };
         let d = DAY_MS;
         let rows = [row(d + 5, Some(30_000)), row(d + 7, Some(60_000)), row(3 * d, Some(1_000_000)), row(3 * d + 1, None)];
@@ -285,7 +309,11 @@ mod tests {
             base_id: "fb".into(),
             department: "Cardio, \"East\"".into(),
             scheduled_start_ms: Some(0),
-            metrics: visit_metrics(&[ev("patient_lobby_arrival", 0, None), ev("patient_admitted", 1_500, None), ev("visit_ended", 61_500, None)], None, 0),
+            metrics: visit_metrics(
+                &[ev("patient_lobby_arrival", 0, None), ev("patient_admitted", 1_500, None), ev("visit_ended", 61_500, None)],
+                None,
+                0,
+            ),
         };
         let text = csv(&[row], |ms| format!("T{ms}"));
         let line = text.lines().nth(1).unwrap();

@@ -59,10 +59,7 @@ mod tests {
     #[test]
     fn scope_syntax_follows_advertised_capabilities() {
         let v1 = provider_scopes(&[], false);
-        assert_eq!(
-            v1,
-            "launch openid fhirUser user/Appointment.read user/Encounter.read user/Patient.read user/Practitioner.read"
-        );
+        assert_eq!(v1, "launch openid fhirUser user/Appointment.read user/Encounter.read user/Patient.read user/Practitioner.read");
         let v2 = provider_scopes(&["permission-v2".into()], true);
         assert!(v2.contains("user/Patient.rs") && v2.ends_with("user/Appointment.u"));
         assert_eq!(backend_scopes(&["permission-v2".into()]), "system/Appointment.rs system/Patient.rs");

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_BASIC: &str =
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{000C}";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +76,8 @@ impl MessageKind {
     }
 }
 
-pub const ALL_KINDS: [MessageKind; 5] = [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link];
+pub const ALL_KINDS: [MessageKind; 5] =
+    [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link];
 
 /// Per-language templates. Placeholders: `{clinic}`, `{date}`, `{time}`, `{link}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,7 +174,10 @@ mod tests {
             "communication": [{"language": {"coding": [{"code": "de-DE"}]}}]});
         assert_eq!(mobile_number(&p).as_deref(), Some("+18165550100"));
         assert_eq!(patient_language(&p), "de");
-        assert_eq!(mobile_number(&serde_json::json!({"telecom": [{"system": "sms", "value": "+4915112345678"}]})).as_deref(), Some("+4915112345678"));
+        assert_eq!(
+            mobile_number(&serde_json::json!({"telecom": [{"system": "sms", "value": "+4915112345678"}]})).as_deref(),
+            Some("+4915112345678")
+        );
         assert_eq!(mobile_number(&serde_json::json!({"telecom": [{"system": "phone", "use": "mobile", "value": "12"}]})), None);
         assert_eq!(patient_language(&serde_json::json!({})), "en");
     }
@@ -206,7 +211,8 @@ mod tests {
             link: "https://visits.lakeside-health.org/j/AbCdEf123456",
         };
         for (lang, t) in default_templates() {
-            for kind in [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link] {
+            for kind in [MessageKind::Confirmation, MessageKind::Changed, MessageKind::Cancelled, MessageKind::Reminder, MessageKind::Link]
+            {
                 let text = render(t.get(kind), &fill);
                 let count = segments(&text);
                 assert_eq!(count.segments, 1, "{lang} {kind:?}: {text} ({count:?})");
@@ -296,7 +302,10 @@ pub const RESERVED_SECRETS: [&str; 7] = [
 /// A secret's name as the settings refer to it (a Worker secret, or one
 /// stored in the portal): capital letters, digits, '_'; not a reserved one.
 pub fn is_secret_name(r: &str) -> bool {
-    !r.is_empty() && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') && !RESERVED_SECRETS.contains(&r)
+    !r.is_empty()
+        && r.len() <= 64
+        && r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !RESERVED_SECRETS.contains(&r)
 }
 
 pub fn is_e164(n: &str) -> bool {
@@ -358,7 +367,10 @@ impl SmsSettings {
         for (lang, t) in &self.templates {
             for kind in ALL_KINDS {
                 for p in unknown_placeholders(t.get(kind)) {
-                    out.push((format!("templates.{lang}"), format!("{{{p}}} is not a placeholder; use {{clinic}}, {{date}}, {{time}} or {{link}}.")));
+                    out.push((
+                        format!("templates.{lang}"),
+                        format!("{{{p}}} is not a placeholder; use {{clinic}}, {{date}}, {{time}} or {{link}}."),
+                    ));
                 }
             }
         }
@@ -368,7 +380,10 @@ impl SmsSettings {
                     out.push(("provider.account_sid".into(), "A Twilio Account SID starts with AC and has 34 characters.".into()));
                 }
                 if !is_secret_name(auth_token_ref) {
-                    out.push(("provider.auth_token_ref".into(), "Name the secret that holds the auth token (capital letters, digits, '_'; not one of Visitgate's own keys).".into()));
+                    out.push((
+                        "provider.auth_token_ref".into(),
+                        "Name the secret that holds the auth token (capital letters, digits, '_'; not one of Visitgate's own keys).".into(),
+                    ));
                 }
                 if !crate::fhir_url::is_acceptable_endpoint(api_base, dev_mode) {
                     out.push(("provider.api_base".into(), "The API address must be https://.".into()));
@@ -379,7 +394,10 @@ impl SmsSettings {
                     out.push(("provider.endpoint".into(), "The Communication Services endpoint must be https://.".into()));
                 }
                 if !is_secret_name(access_key_ref) {
-                    out.push(("provider.access_key_ref".into(), "Name the secret that holds the access key (capital letters, digits, '_'; not one of Visitgate's own keys).".into()));
+                    out.push((
+                        "provider.access_key_ref".into(),
+                        "Name the secret that holds the access key (capital letters, digits, '_'; not one of Visitgate's own keys).".into(),
+                    ));
                 }
             }
         }

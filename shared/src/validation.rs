@@ -278,11 +278,9 @@ pub fn evaluate(
         report.jwks_uri = c.jwks_uri.clone();
         report.capabilities = c.capabilities.clone();
 
-        for (name, value) in [
-            ("authorization_endpoint", &c.authorization_endpoint),
-            ("token_endpoint", &c.token_endpoint),
-            ("jwks_uri", &c.jwks_uri),
-        ] {
+        for (name, value) in
+            [("authorization_endpoint", &c.authorization_endpoint), ("token_endpoint", &c.token_endpoint), ("jwks_uri", &c.jwks_uri)]
+        {
             match value {
                 None => j.error(
                     &format!("{name}_missing"),
@@ -296,10 +294,7 @@ pub fn evaluate(
             }
         }
         if c.issuer.is_none() {
-            j.error(
-                "issuer_missing",
-                "The SMART configuration has no issuer, so sign-in tokens (id_token) cannot be checked.".into(),
-            );
+            j.error("issuer_missing", "The SMART configuration has no issuer, so sign-in tokens (id_token) cannot be checked.".into());
         }
 
         report.supports_launch_ehr = c.capabilities.iter().any(|x| x == "launch-ehr");
@@ -316,8 +311,7 @@ pub fn evaluate(
             );
         }
 
-        report.supports_pkce_s256 =
-            c.code_challenge_methods_supported.as_ref().is_some_and(|m| m.iter().any(|x| x == "S256"));
+        report.supports_pkce_s256 = c.code_challenge_methods_supported.as_ref().is_some_and(|m| m.iter().any(|x| x == "S256"));
         if !report.supports_pkce_s256 {
             j.error(
                 "pkce_s256_unsupported",
@@ -478,11 +472,7 @@ mod tests {
                 ]
             }]}}]
         }));
-        let r = run(
-            Fetched::Response { status: 404, content_type: None, body: String::new() },
-            meta,
-            ClientAuthMethod::ClientSecretBasic,
-        );
+        let r = run(Fetched::Response { status: 404, content_type: None, body: String::new() }, meta, ClientAuthMethod::ClientSecretBasic);
         assert_eq!(r.discovery, DiscoverySource::CapabilityStatement);
         assert_eq!(r.authorization_endpoint.as_deref(), Some("https://auth.example.org/authorize"));
         assert!(!r.ok);

@@ -67,7 +67,11 @@ impl VideoSettings {
             VideoSettings::Jitsi(j) => ("video.secret_ref", &j.secret_ref),
         };
         if !crate::sms::is_secret_name(secret) {
-            out.push((secret_field, "Name the secret (capital letters, digits, '_'; not one of Visitgate's own keys); never paste the secret itself here.".into()));
+            out.push((
+                secret_field,
+                "Name the secret (capital letters, digits, '_'; not one of Visitgate's own keys); never paste the secret itself here."
+                    .into(),
+            ));
         }
         out
     }
@@ -111,11 +115,23 @@ mod tests {
 
     #[test]
     fn insecure_urls_and_pasted_secrets_are_refused() {
-        let v = VideoSettings::Jitsi(JitsiSettings { base_url: "http://meet.example.org".into(), app_id: "a".into(), secret_ref: "my secret!".into() });
+        let v = VideoSettings::Jitsi(JitsiSettings {
+            base_url: "http://meet.example.org".into(),
+            app_id: "a".into(),
+            secret_ref: "my secret!".into(),
+        });
         let fields: Vec<_> = v.problems(false).into_iter().map(|p| p.0).collect();
         assert_eq!(fields, ["video.base_url", "video.secret_ref"]);
-        let own_key = VideoSettings::Jitsi(JitsiSettings { base_url: "https://meet.example.org".into(), app_id: "a".into(), secret_ref: "LAUNCH_COOKIE_KEY".into() });
-        assert_eq!(own_key.problems(false).into_iter().map(|p| p.0).collect::<Vec<_>>(), ["video.secret_ref"], "the gateway's own keys are not for tenants");
+        let own_key = VideoSettings::Jitsi(JitsiSettings {
+            base_url: "https://meet.example.org".into(),
+            app_id: "a".into(),
+            secret_ref: "LAUNCH_COOKIE_KEY".into(),
+        });
+        assert_eq!(
+            own_key.problems(false).into_iter().map(|p| p.0).collect::<Vec<_>>(),
+            ["video.secret_ref"],
+            "the gateway's own keys are not for tenants"
+        );
         let launch: LaunchSettings = serde_json::from_str("{}").unwrap();
         assert!(launch.write_back && !launch.skip_provider_page);
     }

@@ -7,10 +7,10 @@ use shared::tenant::Role;
 use worker::{Method, Request, Response};
 
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::storage::config::{ConfigStore, Grant, LOGIN_LINK_TTL_MS};
 use crate::storage::kv::{self, Session};
-use crate::ctx::Ctx;
 
 pub const SESSION_COOKIE: &str = "vg_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -48,9 +48,11 @@ impl Principal {
 
 pub async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Principal> {
     if let Some(auth) = req.headers().get("authorization")? {
-        let token = auth.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
-            Error::new(401, "unauthenticated", "The Authorization header must be 'Bearer <token>'.")
-        })?;
+        let token = auth
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::new(401, "unauthenticated", "The Authorization header must be 'Bearer <token>'."))?;
         let hash = sha256_hex(token);
         if ctx.admin_token_sha256.as_deref().is_some_and(|h| constant_time_eq(h, &hash)) {
             return Ok(Principal { subject: "platform-token".into(), role: Role::PlatformAdmin, via: Via::Bearer });
@@ -121,7 +123,8 @@ pub async fn login(req: &Request, ctx: &Ctx) -> Result<Response> {
 /// sign-in (login link or OpenID Connect).
 pub async fn start_session(ctx: &Ctx, subject: String, role: Role) -> Result<Response> {
     let value = random_token(32);
-    let session = Session { subject, role, csrf_token: random_token(24), expires_at_ms: crate::clock::now_ms() + (SESSION_TTL_SECS * 1000) as f64 };
+    let session =
+        Session { subject, role, csrf_token: random_token(24), expires_at_ms: crate::clock::now_ms() + (SESSION_TTL_SECS * 1000) as f64 };
     kv::put_session(&kv::store(&ctx.env)?, &sha256_hex(&value), &session, SESSION_TTL_SECS).await?;
     crate::http::redirect_setting_cookie(303, "/admin/", &session_cookie(ctx, &value, SESSION_TTL_SECS))
 }

@@ -3,8 +3,8 @@
 
 use worker::{Headers, Request, Response};
 
-use crate::error::Result;
 use crate::ctx::Ctx;
+use crate::error::Result;
 
 /// No inline script: wasm-bindgen's loader is a file (`boot.js`), and
 /// `'wasm-unsafe-eval'` is what instantiating the module needs.

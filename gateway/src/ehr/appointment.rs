@@ -59,7 +59,8 @@ pub async fn for_launch(base: &str, token: &TokenResponse, fhir_user: &str) -> R
             )
         })?
     };
-    let visit = parse(&resource).map_err(|e| Error::new(502, "fhir_invalid", format!("The appointment from the EHR could not be read ({e}).")))?;
+    let visit =
+        parse(&resource).map_err(|e| Error::new(502, "fhir_invalid", format!("The appointment from the EHR could not be read ({e}).")))?;
     if !visit.is_video {
         return Err(Error::new(422, "appointment_not_video", "This appointment is not a video visit, so there is no meeting to join."));
     }
@@ -85,7 +86,13 @@ pub async fn search_all(base: &str, token: &AccessToken, query: &str) -> Result<
 /// Puts both links into the Appointment's rooms (JSON Patch with If-Match).
 /// On 409/412 the appointment is read again and the patch retried once.
 /// The answer is a sentence for the visit's live status.
-pub async fn write_back(base: &str, token: &AccessToken, visit: VideoVisit, provider_url: &str, patient_url: &str) -> std::result::Result<String, String> {
+pub async fn write_back(
+    base: &str,
+    token: &AccessToken,
+    visit: VideoVisit,
+    provider_url: &str,
+    patient_url: &str,
+) -> std::result::Result<String, String> {
     let mut visit = visit;
     for attempt in 0..2 {
         let already = visit.provider_room.as_ref().and_then(|r| r.url.as_deref()) == Some(provider_url)
@@ -93,7 +100,8 @@ pub async fn write_back(base: &str, token: &AccessToken, visit: VideoVisit, prov
         if already {
             return Ok("links already in the appointment".into());
         }
-        let patch = write_back_patch(&visit, provider_url, patient_url).ok_or("the appointment has no virtual meeting rooms to write to")?;
+        let patch =
+            write_back_patch(&visit, provider_url, patient_url).ok_or("the appointment has no virtual meeting rooms to write to")?;
         let if_match = visit.version_id.as_deref().map(|v| format!("W/\"{v}\""));
         let body = serde_json::to_string(&patch).map_err(|e| e.to_string())?;
         let path = format!("Appointment/{}", visit.id);

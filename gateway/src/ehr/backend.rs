@@ -41,7 +41,9 @@ pub async fn system_token(ctx: &Ctx, entry: &IssEntry) -> Result<AccessToken, Er
     headers.set("accept", "application/json")?;
     let resp = send(Method::Post, &d.token_endpoint, headers, Some(form.finish()), Duration::from_secs(10)).await.map_err(|e| match e {
         UpstreamError::Timeout => Error::new(504, "backend_token_timeout", "The EHR's sign-in server did not answer in time."),
-        UpstreamError::Network(w) => Error::new(502, "backend_token_failed", format!("The EHR's sign-in server could not be reached ({w}).")),
+        UpstreamError::Network(w) => {
+            Error::new(502, "backend_token_failed", format!("The EHR's sign-in server could not be reached ({w})."))
+        }
     })?;
     #[derive(Deserialize)]
     struct Token {
@@ -52,7 +54,8 @@ pub async fn system_token(ctx: &Ctx, entry: &IssEntry) -> Result<AccessToken, Er
     if !resp.ok() {
         return Err(Error::new(502, "backend_token_refused", format!("The EHR refused Visitgate's system access (HTTP {}). Check that the backend-service registration in the integration records is set up.", resp.status)));
     }
-    let token: Token = serde_json::from_str(&resp.body).map_err(|e| Error::new(502, "backend_token_invalid", format!("The EHR's token response could not be read ({e}).")))?;
+    let token: Token = serde_json::from_str(&resp.body)
+        .map_err(|e| Error::new(502, "backend_token_invalid", format!("The EHR's token response could not be read ({e}).")))?;
     let expires = now + token.expires_in.unwrap_or(300);
     TOKENS.with(|m| m.borrow_mut().insert(entry.fhir_base.clone(), (token.access_token.clone(), expires)));
     Ok(token.access_token)

@@ -116,7 +116,16 @@ pub async fn jwks(ctx: &Ctx, iss: &str, d: &Discovery, force: bool) -> Result<Jw
             return Ok(set.clone());
         }
     }
-    let failed = |why: String| Error::new(502, "jwks_unavailable", format!("The EHR's signing keys could not be read from {} ({why}). Try again; if it keeps happening, contact support.", d.jwks_uri));
+    let failed = |why: String| {
+        Error::new(
+            502,
+            "jwks_unavailable",
+            format!(
+                "The EHR's signing keys could not be read from {} ({why}). Try again; if it keeps happening, contact support.",
+                d.jwks_uri
+            ),
+        )
+    };
     let set: JwkSet = get_json(&d.jwks_uri, "JWK set", TIMEOUT, failed).await?;
     let mut updated = d.clone();
     updated.jwks = Some(set.clone());

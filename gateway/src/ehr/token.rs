@@ -68,14 +68,17 @@ pub fn parse_response(status: u16, body: &str) -> Result<TokenResponse, Error> {
             .map(|e| format!("{}{}", e.error, e.error_description.map(|d| format!(": {d}")).unwrap_or_default()))
             .unwrap_or_else(|_| format!("HTTP {status}"));
         return Err(if status >= 500 {
-            Error::new(502, "launch_token_failed", format!("The EHR's sign-in server failed to complete the sign-in ({detail}). Try launching again in a minute."))
+            Error::new(
+                502,
+                "launch_token_failed",
+                format!("The EHR's sign-in server failed to complete the sign-in ({detail}). Try launching again in a minute."),
+            )
         } else {
             Error::new(502, "launch_token_refused", format!("The EHR refused to complete the sign-in ({detail}). Launch again from the EHR; if it keeps happening, check the app registration's client id and secret."))
         });
     }
-    let token: TokenResponse = serde_json::from_str(body).map_err(|e| {
-        Error::new(502, "launch_token_invalid", format!("The EHR's token response could not be read ({e})."))
-    })?;
+    let token: TokenResponse = serde_json::from_str(body)
+        .map_err(|e| Error::new(502, "launch_token_invalid", format!("The EHR's token response could not be read ({e}).")))?;
     if !token.token_type.eq_ignore_ascii_case("bearer") || token.access_token.expose().is_empty() {
         return Err(Error::new(502, "launch_token_invalid", "The EHR's token response has no bearer access token."));
     }
@@ -98,7 +101,14 @@ pub fn missing_scopes(granted: Option<&str>, requested: &str) -> Vec<String> {
         .collect()
 }
 
-pub async fn exchange(ctx: &Ctx, entry: &IssEntry, d: &Discovery, code: &str, verifier: &str, redirect_uri: &str) -> Result<TokenResponse, Error> {
+pub async fn exchange(
+    ctx: &Ctx,
+    entry: &IssEntry,
+    d: &Discovery,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> Result<TokenResponse, Error> {
     let headers = Headers::new();
     headers.set("content-type", "application/x-www-form-urlencoded")?;
     headers.set("accept", "application/json")?;
@@ -120,8 +130,12 @@ pub async fn exchange(ctx: &Ctx, entry: &IssEntry, d: &Discovery, code: &str, ve
         }
     };
     let resp = send(Method::Post, &d.token_endpoint, headers, Some(body), TIMEOUT).await.map_err(|e| match e {
-        UpstreamError::Timeout => Error::new(504, "launch_token_timeout", "The EHR's sign-in server did not answer in time. Try launching again in a minute."),
-        UpstreamError::Network(w) => Error::new(502, "launch_token_failed", format!("The EHR's sign-in server could not be reached ({w}).")),
+        UpstreamError::Timeout => {
+            Error::new(504, "launch_token_timeout", "The EHR's sign-in server did not answer in time. Try launching again in a minute.")
+        }
+        UpstreamError::Network(w) => {
+            Error::new(502, "launch_token_failed", format!("The EHR's sign-in server could not be reached ({w})."))
+        }
     })?;
     parse_response(resp.status, &resp.body)
 }
@@ -136,9 +150,16 @@ mod tests {
         assert_eq!((e.status, e.body.code.as_str()), (502, "launch_token_refused"));
         assert!(e.body.message.contains("invalid_grant: code expired"));
         assert_eq!(parse_response(500, "oops").unwrap_err().body.code, "launch_token_failed");
-        assert_eq!(parse_response(200, r#"{"access_token":"a","token_type":"mac","id_token":"x"}"#).unwrap_err().body.code, "launch_token_invalid");
+        assert_eq!(
+            parse_response(200, r#"{"access_token":"a","token_type":"mac","id_token":"x"}"#).unwrap_err().body.code,
+            "launch_token_invalid"
+        );
         assert_eq!(parse_response(200, r#"{"access_token":"a","token_type":"Bearer"}"#).unwrap_err().body.code, "launch_no_id_token");
-        let ok = parse_response(200, r#"{"access_token":"a","token_type":"bearer","id_token":"x","fhirContext":[{"reference":"Appointment/1"}],"patient":"p"}"#).unwrap();
+        let ok = parse_response(
+            200,
+            r#"{"access_token":"a","token_type":"bearer","id_token":"x","fhirContext":[{"reference":"Appointment/1"}],"patient":"p"}"#,
+        )
+        .unwrap();
         assert_eq!(ok.fhir_context[0].reference.as_deref(), Some("Appointment/1"));
         assert_eq!(format!("{:?}", ok.access_token), "[redacted]");
     }

@@ -42,7 +42,12 @@ pub async fn send(api: &str, key: &Secret, from_email: &str, email: &Email<'_>) 
             };
             url.query_pairs_mut().append_pair("limit", "1").append_pair("query", &query);
             match upstream::send(Method::Get, url.as_str(), bearer(key), None, messaging_timeout_set()).await {
-                Ok(r) if r.ok() && serde_json::from_str::<serde_json::Value>(&r.body).ok().is_some_and(|v| v["messages"].as_array().is_some_and(|m| !m.is_empty())) => {
+                Ok(r)
+                    if r.ok()
+                        && serde_json::from_str::<serde_json::Value>(&r.body)
+                            .ok()
+                            .is_some_and(|v| v["messages"].as_array().is_some_and(|m| !m.is_empty())) =>
+                {
                     SendOutcome::Sent { sid: String::new() }
                 }
                 _ => SendOutcome::Retry("the email service did not answer in time".into()),

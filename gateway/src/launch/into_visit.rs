@@ -24,7 +24,14 @@ fn seen_key(ehr_user_id: &str) -> String {
     format!("ehr_user:{}", sha256_hex(ehr_user_id))
 }
 
-pub async fn into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &TokenResponse, fhir_user: &str, ehr_user_id: &str) -> Result<Response> {
+pub async fn into_visit(
+    ctx: &Ctx,
+    entry: &IssEntry,
+    iss: &str,
+    token: &TokenResponse,
+    fhir_user: &str,
+    ehr_user_id: &str,
+) -> Result<Response> {
     let video = entry.video.clone().ok_or_else(|| {
         Error::new(
             409,
@@ -64,7 +71,8 @@ pub async fn into_visit(ctx: &Ctx, entry: &IssEntry, iss: &str, token: &TokenRes
             }
         });
     }
-    let may_write = token.scope.as_deref().is_none_or(|s| s.split_whitespace().any(|x| x == "user/Appointment.write" || x == "user/Appointment.u"));
+    let may_write =
+        token.scope.as_deref().is_none_or(|s| s.split_whitespace().any(|x| x == "user/Appointment.write" || x == "user/Appointment.u"));
     let appointment_id = found.id.clone();
     if entry.launch.write_back && may_write {
         let (env, base, access, m, r) = (ctx.env.clone(), iss.to_string(), token.access_token.clone(), meeting.clone(), visit_ref.clone());

@@ -60,7 +60,15 @@ fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
 
 /// The EHR authorize request (SMART App Launch 2.2 §2.1.4): code flow,
 /// `aud` = the FHIR base, PKCE S256, state and nonce.
-pub fn authorize_url(endpoint: &str, client_id: &str, redirect_uri: &str, launch: &str, scope: &str, s: &LaunchState, iss: &str) -> Option<url::Url> {
+pub fn authorize_url(
+    endpoint: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    launch: &str,
+    scope: &str,
+    s: &LaunchState,
+    iss: &str,
+) -> Option<url::Url> {
     let mut url = url::Url::parse(endpoint).ok()?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -79,10 +87,18 @@ pub fn authorize_url(endpoint: &str, client_id: &str, redirect_uri: &str, launch
 /// `GET /launch?iss=…&launch=…[&env=test|production]`
 pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     let q = query(req)?;
-    let raw_iss = param(&q, "iss").ok_or_else(|| Error::bad_request("launch_iss_missing", "The EHR did not say which FHIR server it is (no iss). Launch again from the EHR."))?;
-    let iss = normalize_fhir_base(raw_iss, ctx.dev_mode)
-        .map_err(|p| Error::bad_request("launch_iss_invalid", format!("The EHR sent an unusable FHIR server address ({}).", p.message())))?;
-    let launch = param(&q, "launch").ok_or_else(|| Error::bad_request("launch_missing", "The EHR did not send a launch context (no launch parameter). Start the visit from the appointment in the EHR."))?;
+    let raw_iss = param(&q, "iss").ok_or_else(|| {
+        Error::bad_request("launch_iss_missing", "The EHR did not say which FHIR server it is (no iss). Launch again from the EHR.")
+    })?;
+    let iss = normalize_fhir_base(raw_iss, ctx.dev_mode).map_err(|p| {
+        Error::bad_request("launch_iss_invalid", format!("The EHR sent an unusable FHIR server address ({}).", p.message()))
+    })?;
+    let launch = param(&q, "launch").ok_or_else(|| {
+        Error::bad_request(
+            "launch_missing",
+            "The EHR did not send a launch context (no launch parameter). Start the visit from the appointment in the EHR.",
+        )
+    })?;
     let (entry, cached) = resolve(ctx, &iss).await?;
     if let Some(env) = param(&q, "env") {
         if env != entry.environment.as_str() {
@@ -105,7 +121,11 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     let url = authorize_url(&d.authorization_endpoint, &entry.client.client_id, &redirect_uri(ctx), launch, &scope, &state, &iss)
         .ok_or_else(|| discovery_error(&iss, "bad authorization_endpoint"))?;
     let sealed = seal::seal(&key, PURPOSE, &state, random_bytes());
-    let resp = crate::http::redirect_setting_cookie(302, url.as_str(), &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, TTL_SECS)))?;
+    let resp = crate::http::redirect_setting_cookie(
+        302,
+        url.as_str(),
+        &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, TTL_SECS)),
+    )?;
     report(ctx, &entry.tenant_id, &entry.base_id, "launch_started", None);
     Ok(resp)
 }
@@ -148,25 +168,44 @@ pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
 }
 
 async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose: &mut Option<(String, String)>) -> Result<Response> {
-    let state = param(q, "state").ok_or_else(|| Error::bad_request("launch_state_missing", "The EHR's answer has no state, so it cannot be matched to a launch. Launch again from the EHR."))?;
+    let state = param(q, "state").ok_or_else(|| {
+        Error::bad_request(
+            "launch_state_missing",
+            "The EHR's answer has no state, so it cannot be matched to a launch. Launch again from the EHR.",
+        )
+    })?;
     let sealed = crate::http::cookie(req, &cookie_name(state)).ok_or_else(|| {
         Error::bad_request("launch_cookie_missing", "This sign-in does not belong to a launch started in this browser, or it took longer than 10 minutes. Launch again from the EHR (and allow cookies for Visitgate).")
     })?;
     let key = seal::cookie_key(ctx)?;
     let launch: LaunchState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
-        OpenError::Expired => Error::bad_request("launch_state_expired", "The sign-in took longer than 10 minutes. Launch again from the EHR."),
-        OpenError::Invalid => Error::bad_request("launch_state_invalid", "The launch cookie was altered or is not from this Visitgate, so the sign-in was refused. Launch again from the EHR."),
+        OpenError::Expired => {
+            Error::bad_request("launch_state_expired", "The sign-in took longer than 10 minutes. Launch again from the EHR.")
+        }
+        OpenError::Invalid => Error::bad_request(
+            "launch_state_invalid",
+            "The launch cookie was altered or is not from this Visitgate, so the sign-in was refused. Launch again from the EHR.",
+        ),
     })?;
     *whose = Some((launch.tenant_id.clone(), launch.base_id.clone()));
     if !constant_time_eq(&launch.state, state) {
-        return Err(Error::bad_request("launch_state_mismatch", "The EHR's answer does not match this launch (state mismatch), so it was refused. Launch again from the EHR."));
+        return Err(Error::bad_request(
+            "launch_state_mismatch",
+            "The EHR's answer does not match this launch (state mismatch), so it was refused. Launch again from the EHR.",
+        ));
     }
     if let Some(error) = param(q, "error") {
         let detail = param(q, "error_description").map(|d| format!(": {d}")).unwrap_or_default();
         let (status, code) = if error == "access_denied" { (403, "launch_denied") } else { (502, "launch_authorize_failed") };
-        return Err(Error::new(status, code, format!("The EHR did not let Visitgate sign you in ({error}{detail}). If you should have access, ask your EHR administrator.")));
+        return Err(Error::new(
+            status,
+            code,
+            format!("The EHR did not let Visitgate sign you in ({error}{detail}). If you should have access, ask your EHR administrator."),
+        ));
     }
-    let code = param(q, "code").ok_or_else(|| Error::bad_request("launch_code_missing", "The EHR's answer has no authorization code. Launch again from the EHR."))?;
+    let code = param(q, "code").ok_or_else(|| {
+        Error::bad_request("launch_code_missing", "The EHR's answer has no authorization code. Launch again from the EHR.")
+    })?;
 
     let (entry, cached) = resolve(ctx, &launch.iss).await?;
     let d = discovery::get_cached(ctx, &launch.iss, cached).await?;
@@ -183,7 +222,9 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
     }
     let token = token?;
     let id_token = token.id_token.as_deref().unwrap_or_default();
-    let verify = |keys: &jsonwebtoken::jwk::JwkSet| id_token::verify(id_token, keys, &d.issuer, &entry.client.client_id, &launch.nonce, crate::clock::now_secs());
+    let verify = |keys: &jsonwebtoken::jwk::JwkSet| {
+        id_token::verify(id_token, keys, &d.issuer, &entry.client.client_id, &launch.nonce, crate::clock::now_secs())
+    };
     let claims = match verify(&keys?) {
         Err(id_token::IdTokenError::UnknownKey) => verify(&discovery::jwks(ctx, &launch.iss, &d, true).await?),
         other => other,

@@ -65,11 +65,19 @@ async fn acs_inbound(ctx: &Ctx, tenant_id: &str, text: &Inbound) -> Result<()> {
     let tenant = load_tenant(ctx, tenant_id).await?;
     let Some(reply) = handle_keyword(ctx, &tenant, &text.from, &text.body).await? else { return Ok(()) };
     // ACS leaves HELP to the application: answer from the number they texted.
-    let acs = tenant.sms.as_ref().filter(|s| matches!(s.provider, SmsProvider::Acs { .. }) && s.numbers.iter().any(|n| *n == text.to));
+    let acs = tenant.sms.as_ref().filter(|s| matches!(s.provider, SmsProvider::Acs { .. }) && s.numbers.contains(&text.to));
     if let Some(settings) = acs {
         let key = format!("help|{tenant_id}|{}", text.message_id);
         let first_sent = crate::clock::rfc1123(crate::clock::now_secs());
-        let sms = crate::sms::Sms { from: &text.to, to: &text.from, body: &reply, status_callback: "", tag: "", key: &key, first_sent: &first_sent };
+        let sms = crate::sms::Sms {
+            from: &text.to,
+            to: &text.from,
+            body: &reply,
+            status_callback: "",
+            tag: "",
+            key: &key,
+            first_sent: &first_sent,
+        };
         let outcome = crate::sms::send_sms(&ctx.env, tenant_id, &settings.provider, &sms).await;
         if !matches!(outcome, crate::upstream::SendOutcome::Sent { .. }) {
             worker::console_error!("notify: HELP reply not sent");

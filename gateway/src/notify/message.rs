@@ -84,7 +84,8 @@ fn local_date_time(start: &str, time_zone: &str, lang: &str) -> (String, String)
         }
         o.into()
     };
-    let date = d.to_locale_date_string(lang, &opts(&[("timeZone", time_zone), ("weekday", "short"), ("day", "numeric"), ("month", "short")]));
+    let date =
+        d.to_locale_date_string(lang, &opts(&[("timeZone", time_zone), ("weekday", "short"), ("day", "numeric"), ("month", "short")]));
     let time = d.to_locale_time_string_with_options(lang, &opts(&[("timeZone", time_zone), ("hour", "2-digit"), ("minute", "2-digit")]));
     (date.into(), time.into())
 }

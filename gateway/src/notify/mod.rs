@@ -75,7 +75,11 @@ impl Channels<'_> {
 pub async fn run(ctx: &Ctx, now: u64) -> Result<Summary> {
     let mut summary = Summary::default();
     for tenant in ConfigStore::new(&ctx.env)?.list().await? {
-        let channels = Channels { tenant: &tenant, sms: tenant.sms.as_ref().filter(|s| s.may_send()), email: tenant.email.as_ref().filter(|e| e.may_send()) };
+        let channels = Channels {
+            tenant: &tenant,
+            sms: tenant.sms.as_ref().filter(|s| s.may_send()),
+            email: tenant.email.as_ref().filter(|e| e.may_send()),
+        };
         for base in &tenant.fhir_bases {
             let on = channels.for_base(base);
             if on.is_empty() {
@@ -113,7 +117,8 @@ async fn poll_base(ctx: &Ctx, channels: &Channels<'_>, entry: &IssEntry, on: &[C
     let offsets = channels.reminder_offsets();
     let changes_q = format!("Appointment?_lastUpdated=ge{}", iso(since.saturating_sub(OVERLAP_SECS)));
     let window_q = format!("Appointment?date=ge{}&date=le{}", iso(now), iso(now + shared::schedule::reminder_horizon_secs(&offsets)));
-    let (changes, window) = futures_util::future::join(search_all(&entry.fhir_base, &token, &changes_q), search_all(&entry.fhir_base, &token, &window_q)).await;
+    let (changes, window) =
+        futures_util::future::join(search_all(&entry.fhir_base, &token, &changes_q), search_all(&entry.fhir_base, &token, &window_q)).await;
     let (mut changes, window) = (changes?, window?);
     changes.sort_by_key(|r| r.pointer("/meta/lastUpdated").and_then(Value::as_str).and_then(secs).unwrap_or(0));
 
@@ -188,7 +193,13 @@ async fn notify_one(
         end: appt.end.clone(),
         appointment_status: appt.status.clone(),
     };
-    let req = DueRequest { visit_ref: visit_ref.clone(), info, now, reminder_offsets_minutes: channels.reminder_offsets(), channels: on.to_vec() };
+    let req = DueRequest {
+        visit_ref: visit_ref.clone(),
+        info,
+        now,
+        reminder_offsets_minutes: channels.reminder_offsets(),
+        channels: on.to_vec(),
+    };
     let Some(due) = visit::due(&ctx.env, req).await? else { return Ok(Item::Nothing) };
     if due.channels.is_empty() {
         return Ok(Item::Retrying);
@@ -204,8 +215,12 @@ async fn notify_one(
         start: appt.start.as_deref(),
         origin: &ctx.origin,
     };
-    let sms = channels.sms.filter(|_| due.channels.contains(&Channel::Sms)).map(|s| message::sms(&about, s, &patient).map_err(|p| p.to_string()));
-    let email = channels.email.filter(|_| due.channels.contains(&Channel::Email)).map(|e| message::email(&about, e, &patient).map_err(|p| p.to_string()));
+    let sms =
+        channels.sms.filter(|_| due.channels.contains(&Channel::Sms)).map(|s| message::sms(&about, s, &patient).map_err(|p| p.to_string()));
+    let email = channels
+        .email
+        .filter(|_| due.channels.contains(&Channel::Email))
+        .map(|e| message::email(&about, e, &patient).map_err(|p| p.to_string()));
     let tells_time = matches!(due.kind, MessageKind::Confirmation | MessageKind::Changed);
     let delivery = Delivery {
         tenant_id: entry.tenant_id.clone(),

@@ -41,7 +41,11 @@ async fn send(mut req: Request, ctx: &Ctx, pass: &VisitPass) -> Result<()> {
         ));
     }
     if !sms.base_numbers.contains_key(&entry.base_id) {
-        return Err(Error::new(409, "sms_no_number", "No phone number is linked to this FHIR base yet. Link one in the admin portal's SMS settings."));
+        return Err(Error::new(
+            409,
+            "sms_no_number",
+            "No phone number is linked to this FHIR base yet. Link one in the admin portal's SMS settings.",
+        ));
     }
     let token = backend::system_token(ctx, &entry).await?;
     let appointment = fhir::read(&entry.fhir_base, &token, &format!("Appointment/{}", pass.appointment_id), "appointment").await?;

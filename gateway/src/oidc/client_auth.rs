@@ -51,7 +51,8 @@ impl AssertionKey {
         let thumbprint_input = format!(r#"{{"crv":"P-384","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
         let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| format!("unusable key: {e}"))?;
-        let public_jwk = json!({"kty": "EC", "crv": "P-384", "x": x, "y": y, "kid": kid, "alg": "ES384", "use": "sig", "key_ops": ["verify"]});
+        let public_jwk =
+            json!({"kty": "EC", "crv": "P-384", "x": x, "y": y, "kid": kid, "alg": "ES384", "use": "sig", "key_ops": ["verify"]});
         Ok(AssertionKey { encoding: Secret::new(encoding), kid, public_jwk })
     }
 
@@ -91,7 +92,9 @@ pub fn assertion_key(ctx: &Ctx) -> Result<std::rc::Rc<AssertionKey>, Error> {
             Error::new(
                 500,
                 "launch_signing_key_missing",
-                format!("The gateway's signing key (Worker secret {ASSERTION_KEY_SECRET}) is not set up. Ask your Visitgate administrator."),
+                format!(
+                    "The gateway's signing key (Worker secret {ASSERTION_KEY_SECRET}) is not set up. Ask your Visitgate administrator."
+                ),
             )
         })
 }

@@ -81,7 +81,9 @@ impl IdTokenError {
             IdTokenError::Audience => "The EHR's sign-in token was meant for another application.",
             IdTokenError::Expired => "The EHR's sign-in token has expired. Check the computer's clock and launch again.",
             IdTokenError::Nonce => "The EHR's sign-in token does not belong to this sign-in (nonce mismatch). Launch again from the EHR.",
-            IdTokenError::NoFhirUser => "The EHR did not say which clinician signed in (no fhirUser). Check that the app registration grants the fhirUser scope.",
+            IdTokenError::NoFhirUser => {
+                "The EHR did not say which clinician signed in (no fhirUser). Check that the app registration grants the fhirUser scope."
+            }
         }
     }
 }
@@ -105,7 +107,14 @@ pub fn verify(token: &str, keys: &JwkSet, issuer: &str, client_id: &str, nonce: 
 }
 
 /// OpenID Connect Core §3.1.3.7: signature, `iss`, `aud`, `exp`, `nonce`.
-pub fn verify_oidc(token: &str, keys: &JwkSet, issuer: &str, client_id: &str, nonce: &str, now: u64) -> Result<IdTokenClaims, IdTokenError> {
+pub fn verify_oidc(
+    token: &str,
+    keys: &JwkSet,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: u64,
+) -> Result<IdTokenClaims, IdTokenError> {
     let header = decode_header(token).map_err(|_| IdTokenError::Malformed)?;
     if !ALLOWED.contains(&header.alg) {
         return Err(IdTokenError::UnsupportedAlgorithm);
@@ -212,7 +221,8 @@ mod tests {
         assert_eq!(check(&sign(&claims(), Some("k2")), &set), Err(IdTokenError::UnknownKey));
         let two: JwkSet = serde_json::from_value(json!({"keys": [
             serde_json::to_value(&keys(None).keys[0]).unwrap(), serde_json::to_value(&keys(None).keys[0]).unwrap()
-        ]})).unwrap();
+        ]}))
+        .unwrap();
         assert_eq!(check(&sign(&claims(), None), &two), Err(IdTokenError::UnknownKey), "ambiguous without kid");
         let hs = encode(&Header::new(Algorithm::HS256), &claims(), &EncodingKey::from_secret(b"k")).unwrap();
         assert_eq!(check(&hs, &set), Err(IdTokenError::UnsupportedAlgorithm));

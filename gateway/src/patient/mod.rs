@@ -57,11 +57,7 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
     if !allowed(ctx, "LINK_OPENS", &who).await {
         return Ok(problem(429, lang, t.title, t.throttled, "link_throttled"));
     }
-    let link: Option<PatientLink> = if is_code(code) {
-        kv::patient_link(&kv::store(&ctx.env)?, code).await?
-    } else {
-        None
-    };
+    let link: Option<PatientLink> = if is_code(code) { kv::patient_link(&kv::store(&ctx.env)?, code).await? } else { None };
     let Some(link) = link else {
         if !allowed(ctx, "LINK_MISSES", &who).await {
             return Ok(problem(429, lang, t.title, t.throttled, "link_throttled"));
@@ -72,8 +68,16 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
         // The clinic's current phone (it may have changed since the link was made).
         let tenant = kv::tenant(&kv::store(&ctx.env)?, &link.tenant_id).await?;
         let clinic_phone = link.clinic_phone.clone().or_else(|| tenant.and_then(|t| t.sms).and_then(|s| s.clinic_phone));
-        let phone = clinic_phone.as_ref().map(|p| format!("<p>{} <a href=\"tel:{p}\">{p}</a></p>", escape(t.call_clinic), p = escape(p))).unwrap_or_default();
-        return Ok(page(410, lang, t.expired_title, &format!("<p>{}</p>{phone}<p class=\"code\">Code: <code>link_expired</code></p>", escape(t.expired))));
+        let phone = clinic_phone
+            .as_ref()
+            .map(|p| format!("<p>{} <a href=\"tel:{p}\">{p}</a></p>", escape(t.call_clinic), p = escape(p)))
+            .unwrap_or_default();
+        return Ok(page(
+            410,
+            lang,
+            t.expired_title,
+            &format!("<p>{}</p>{phone}<p class=\"code\">Code: <code>link_expired</code></p>", escape(t.expired)),
+        ));
     }
     let env = &ctx.env;
     match (req.method(), sub) {

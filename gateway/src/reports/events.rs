@@ -92,7 +92,14 @@ pub async fn flush_visit(env: &Env, visit: &VisitRecord<'_>, events: &[StoredEve
 }
 
 /// A launch outcome (no visit yet, or none at all when it failed early).
-pub async fn record_launch(env: &Env, tenant_id: &str, base_id: &str, kind: &str, ehr_user_id: Option<&str>, detail: Option<&str>) -> Result<()> {
+pub async fn record_launch(
+    env: &Env,
+    tenant_id: &str,
+    base_id: &str,
+    kind: &str,
+    ehr_user_id: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
     db(env)?
         .prepare("INSERT INTO events (tenant_id, base_id, visit_ref, seq, kind, at_ms, ehr_user_id, detail) VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7)")
         .bind(&[
@@ -108,4 +115,3 @@ pub async fn record_launch(env: &Env, tenant_id: &str, base_id: &str, kind: &str
         .await?;
     Ok(())
 }
-

@@ -43,12 +43,7 @@ impl<'de> Deserialize<'de> for Secret {
 
 /// A Worker secret (or, locally, a var) by name; empty counts as unset.
 pub fn worker_secret(env: &Env, name: &str) -> Option<Secret> {
-    env.secret(name)
-        .ok()
-        .map(|s| s.to_string())
-        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-        .filter(|s| !s.is_empty())
-        .map(Secret)
+    env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())).filter(|s| !s.is_empty()).map(Secret)
 }
 
 pub fn worker_secret_exists(env: &Env, name: &str) -> bool {

@@ -29,7 +29,10 @@ pub async fn send(endpoint: &str, key: &Secret, sms: &Sms<'_>) -> SendOutcome {
                 Some(true) => SendOutcome::Sent { sid: item["messageId"].as_str().unwrap_or_default().to_string() },
                 Some(false) => {
                     let status = item["httpStatusCode"].as_u64().unwrap_or(0);
-                    let why = format!("SMS provider refused the message (HTTP {status}: {})", item["errorMessage"].as_str().unwrap_or("no reason given"));
+                    let why = format!(
+                        "SMS provider refused the message (HTTP {status}: {})",
+                        item["errorMessage"].as_str().unwrap_or("no reason given")
+                    );
                     if status == 429 || status >= 500 {
                         SendOutcome::Retry(why)
                     } else {

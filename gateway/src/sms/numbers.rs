@@ -51,12 +51,19 @@ impl std::ops::DerefMut for Order {
 enum Progress {
     #[default]
     Start,
-    AcsSearching { operation: String, search_id: String },
-    AcsPurchasing { operation: String, number: String },
+    AcsSearching {
+        operation: String,
+        search_id: String,
+    },
+    AcsPurchasing {
+        operation: String,
+        number: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 enum Command {
     Start { tenant_id: String, order: Order },
     List,
@@ -68,7 +75,10 @@ fn stub(env: &Env, tenant_id: &str) -> Result<worker::Stub> {
 
 /// `POST /api/v1/tenants/{id}/sms/numbers`: starts an order, 202 + Location.
 pub async fn start(ctx: &Ctx, tenant: &shared::tenant::Tenant, request: NumberOrderRequest, who: &str) -> Result<Response> {
-    let sms = tenant.sms.as_ref().ok_or_else(|| Error::new(409, "sms_not_configured", "Set up the SMS provider first, then generate a number."))?;
+    let sms = tenant
+        .sms
+        .as_ref()
+        .ok_or_else(|| Error::new(409, "sms_not_configured", "Set up the SMS provider first, then generate a number."))?;
     if !sms.may_send() {
         return Err(Error::new(409, "sms_consent_missing", "Give both consents before generating a number."));
     }
@@ -93,7 +103,12 @@ pub async fn start(ctx: &Ctx, tenant: &shared::tenant::Tenant, request: NumberOr
         created_by: who.into(),
     };
     let order = Order { public, progress: Progress::Start };
-    let order: Order = crate::storage::rpc::call(&stub(&ctx.env, &tenant.id)?, "https://orders/command", &Command::Start { tenant_id: tenant.id.clone(), order }).await?;
+    let order: Order = crate::storage::rpc::call(
+        &stub(&ctx.env, &tenant.id)?,
+        "https://orders/command",
+        &Command::Start { tenant_id: tenant.id.clone(), order },
+    )
+    .await?;
     let mut resp = crate::http::json(202, &order.public)?;
     resp.headers_mut().set("location", &format!("/api/v1/tenants/{}/sms/numbers/{}", tenant.id, order.public.id))?;
     Ok(resp)
@@ -191,11 +206,22 @@ async fn step(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order) -> 
     let Some(sms) = &tenant.sms else { return Err("the SMS settings were removed".into()) };
     match &sms.provider {
         SmsProvider::Twilio { account_sid, auth_token_ref, api_base } => {
-            let token = crate::secrets::tenant::get(env, &tenant.id, auth_token_ref).await.ok_or("the Twilio auth token secret is not set up")?;
-            twilio_buy(env, tenant, order, &format!("{}/2010-04-01/Accounts/{account_sid}", api_base.trim_end_matches('/')), account_sid, &token).await
+            let token =
+                crate::secrets::tenant::get(env, &tenant.id, auth_token_ref).await.ok_or("the Twilio auth token secret is not set up")?;
+            twilio_buy(
+                env,
+                tenant,
+                order,
+                &format!("{}/2010-04-01/Accounts/{account_sid}", api_base.trim_end_matches('/')),
+                account_sid,
+                &token,
+            )
+            .await
         }
         SmsProvider::Acs { endpoint, access_key_ref } => {
-            let key = crate::secrets::tenant::get(env, &tenant.id, access_key_ref).await.ok_or("the Communication Services access key secret is not set up")?;
+            let key = crate::secrets::tenant::get(env, &tenant.id, access_key_ref)
+                .await
+                .ok_or("the Communication Services access key secret is not set up")?;
             acs_step(env, tenant, order, endpoint.trim_end_matches('/'), &key).await
         }
     }
@@ -221,31 +247,47 @@ fn provider_refused(r: &UpstreamResponse) -> String {
 /// Twilio: pick an available number, then buy it with our inbound webhook.
 /// Buying may take longer than we wait; the number is then looked up.
 async fn twilio_buy(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order, account: &str, sid: &str, token: &Secret) -> Step {
-    let mut search = url::Url::parse(&format!("{account}/AvailablePhoneNumbers/{}/Local.json", order.request.country)).map_err(|e| e.to_string())?;
+    let mut search =
+        url::Url::parse(&format!("{account}/AvailablePhoneNumbers/{}/Local.json", order.request.country)).map_err(|e| e.to_string())?;
     search.query_pairs_mut().append_pair("SmsEnabled", "true").append_pair("PageSize", "1");
     if let Some(a) = &order.request.area_code {
         search.query_pairs_mut().append_pair("AreaCode", a);
     }
-    let r = send(Method::Get, search.as_str(), twilio_headers(sid, token), None, crate::upstream::messaging_timeout(env)).await.map_err(upstream_err)?;
+    let r = send(Method::Get, search.as_str(), twilio_headers(sid, token), None, crate::upstream::messaging_timeout(env))
+        .await
+        .map_err(upstream_err)?;
     if !r.ok() {
         return Err(provider_refused(&r));
     }
     let v: serde_json::Value = serde_json::from_str(&r.body).map_err(|_| "unreadable answer from Twilio")?;
-    let number = v["available_phone_numbers"][0]["phone_number"].as_str().ok_or("no number is available there; try another area code")?.to_string();
+    let number =
+        v["available_phone_numbers"][0]["phone_number"].as_str().ok_or("no number is available there; try another area code")?.to_string();
     order.step = format!("Buying {number}");
     let ctx_origin = env.var("PUBLIC_ORIGIN").map(|v| v.to_string()).unwrap_or_default();
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("PhoneNumber", &number).append_pair("SmsUrl", &format!("{ctx_origin}/webhooks/sms/inbound/{}", tenant.id)).append_pair("FriendlyName", "Visitgate");
+    form.append_pair("PhoneNumber", &number)
+        .append_pair("SmsUrl", &format!("{ctx_origin}/webhooks/sms/inbound/{}", tenant.id))
+        .append_pair("FriendlyName", "Visitgate");
     let headers = twilio_headers(sid, token);
     let _ = headers.set("content-type", "application/x-www-form-urlencoded");
-    match send(Method::Post, &format!("{account}/IncomingPhoneNumbers.json"), headers, Some(form.finish()), std::time::Duration::from_secs(60)).await {
+    match send(
+        Method::Post,
+        &format!("{account}/IncomingPhoneNumbers.json"),
+        headers,
+        Some(form.finish()),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    {
         Ok(r) if r.ok() => {}
         Ok(r) => return Err(provider_refused(&r)),
         Err(UpstreamError::Timeout) => {
             // Twilio finishes a purchase even when we stop waiting: is it ours now?
             let mut owned = url::Url::parse(&format!("{account}/IncomingPhoneNumbers.json")).map_err(|e| e.to_string())?;
             owned.query_pairs_mut().append_pair("PhoneNumber", &number);
-            let r = send(Method::Get, owned.as_str(), twilio_headers(sid, token), None, crate::upstream::messaging_timeout(env)).await.map_err(upstream_err)?;
+            let r = send(Method::Get, owned.as_str(), twilio_headers(sid, token), None, crate::upstream::messaging_timeout(env))
+                .await
+                .map_err(upstream_err)?;
             let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
             if v["incoming_phone_numbers"].as_array().is_none_or(|a| a.is_empty()) {
                 order.step = "Looking for an available number".into();
@@ -261,7 +303,13 @@ fn acs_header_map(key: &Secret, method: &Method, url: &str, body: &str) -> std::
     acs_auth::headers(key, method, url, body).ok_or_else(|| "the Communication Services access key is not valid base64".to_string())
 }
 
-async fn acs_call(env: &Env, key: &Secret, method: Method, url: &str, body: Option<String>) -> std::result::Result<UpstreamResponse, String> {
+async fn acs_call(
+    env: &Env,
+    key: &Secret,
+    method: Method,
+    url: &str,
+    body: Option<String>,
+) -> std::result::Result<UpstreamResponse, String> {
     let headers = acs_header_map(key, &method, url, body.as_deref().unwrap_or(""))?;
     send(method, url, headers, body, crate::upstream::messaging_timeout(env)).await.map_err(upstream_err)
 }
@@ -275,7 +323,9 @@ async fn acs_operation(env: &Env, key: &Secret, url: &str) -> std::result::Resul
     let v: serde_json::Value = serde_json::from_str(&r.body).map_err(|_| "unreadable answer from Communication Services")?;
     match v["status"].as_str().map(str::to_ascii_lowercase).as_deref() {
         Some("succeeded") => Ok(true),
-        Some("failed") | Some("cancelled") | Some("canceled") => Err(format!("the provider's operation failed: {}", v["error"]["message"].as_str().unwrap_or("no reason given"))),
+        Some("failed") | Some("cancelled") | Some("canceled") => {
+            Err(format!("the provider's operation failed: {}", v["error"]["message"].as_str().unwrap_or("no reason given")))
+        }
         _ => Ok(false),
     }
 }
@@ -308,13 +358,22 @@ async fn acs_step(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order,
             if !acs_operation(env, key, &operation).await? {
                 return Ok(());
             }
-            let r = acs_call(env, key, Method::Get, &format!("{endpoint}/availablePhoneNumbers/searchResults/{search_id}?{PHONE_API}"), None).await?;
+            let r =
+                acs_call(env, key, Method::Get, &format!("{endpoint}/availablePhoneNumbers/searchResults/{search_id}?{PHONE_API}"), None)
+                    .await?;
             if !r.ok() {
                 return Err(provider_refused(&r));
             }
             let v: serde_json::Value = serde_json::from_str(&r.body).map_err(|_| "unreadable search result")?;
             let number = v["phoneNumbers"][0].as_str().ok_or("no number is available; try another area code")?.to_string();
-            let r = acs_call(env, key, Method::Post, &format!("{endpoint}/availablePhoneNumbers/:purchase?{PHONE_API}"), Some(serde_json::json!({"searchId": search_id}).to_string())).await?;
+            let r = acs_call(
+                env,
+                key,
+                Method::Post,
+                &format!("{endpoint}/availablePhoneNumbers/:purchase?{PHONE_API}"),
+                Some(serde_json::json!({"searchId": search_id}).to_string()),
+            )
+            .await?;
             if r.status != 202 {
                 return Err(provider_refused(&r));
             }

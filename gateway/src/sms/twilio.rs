@@ -46,7 +46,9 @@ impl Account<'_> {
         let today = crate::clock::today();
         let mut url = url::Url::parse(&self.messages_url()).ok()?;
         url.query_pairs_mut().append_pair("From", from).append_pair("DateSent>", &today).append_pair("PageSize", "1000");
-        let resp = upstream::send(Method::Get, url.as_str(), auth_headers(self.account_sid, &self.token), None, messaging_timeout_set()).await.ok()?;
+        let resp = upstream::send(Method::Get, url.as_str(), auth_headers(self.account_sid, &self.token), None, messaging_timeout_set())
+            .await
+            .ok()?;
         let page: Page = serde_json::from_str(&resp.body).ok()?;
         page.messages.into_iter().find(|m| m.to == to && m.body == body).map(|m| m.sid)
     }
@@ -54,7 +56,10 @@ impl Account<'_> {
 
 pub async fn send(t: &Account<'_>, sms: &Sms<'_>) -> SendOutcome {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("To", sms.to).append_pair("From", sms.from).append_pair("Body", sms.body).append_pair("StatusCallback", sms.status_callback);
+    form.append_pair("To", sms.to)
+        .append_pair("From", sms.from)
+        .append_pair("Body", sms.body)
+        .append_pair("StatusCallback", sms.status_callback);
     let headers = auth_headers(t.account_sid, &t.token);
     let _ = headers.set("content-type", "application/x-www-form-urlencoded");
     match upstream::send(Method::Post, &t.messages_url(), headers, Some(form.finish()), messaging_timeout_set()).await {

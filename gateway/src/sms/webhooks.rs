@@ -41,7 +41,8 @@ pub async fn twilio_params(mut req: Request, ctx: &Ctx, tenant: &Tenant) -> Resu
     let Some(SmsSettings { provider: SmsProvider::Twilio { auth_token_ref, .. }, .. }) = &tenant.sms else {
         return Err(Error::not_found("This webhook"));
     };
-    let token = crate::secrets::tenant::get(&ctx.env, &tenant.id, auth_token_ref).await.ok_or_else(|| Error::internal("SMS auth token missing"))?;
+    let token =
+        crate::secrets::tenant::get(&ctx.env, &tenant.id, auth_token_ref).await.ok_or_else(|| Error::internal("SMS auth token missing"))?;
     let signature = req.headers().get("x-twilio-signature")?.unwrap_or_default();
     let url = req.url()?.to_string();
     let body = req.text().await?;
@@ -78,7 +79,8 @@ pub fn status_path(rest: &str) -> Result<(&str, &str)> {
 
 /// The code in a tenant's Event Grid webhook URL.
 pub fn webhook_code(ctx: &Ctx, tenant_id: &str) -> Result<String> {
-    let hash = crate::secrets::keyed_ref(&ctx.env, &format!("eventgrid|{tenant_id}")).ok_or_else(|| Error::internal("APPOINTMENT_REF_KEY missing"))?;
+    let hash = crate::secrets::keyed_ref(&ctx.env, &format!("eventgrid|{tenant_id}"))
+        .ok_or_else(|| Error::internal("APPOINTMENT_REF_KEY missing"))?;
     Ok(hash[..32].to_string())
 }
 
@@ -145,11 +147,19 @@ mod tests {
     #[test]
     fn grid_events_are_read_by_kind() {
         let v = "a".repeat(64);
-        let delivered = event("Microsoft.Communication.SMSDeliveryReportReceived", serde_json::json!({"tag": v, "deliveryStatus": "Delivered"}));
-        assert_eq!(grid_item(&delivered), Some(GridItem::Delivery(DeliveryReport { visit_ref: v.clone(), kind: "sms_delivered", detail: None })));
-        let failed = event("Microsoft.Communication.SMSDeliveryReportReceived", serde_json::json!({"tag": v, "deliveryStatus": "Failed", "deliveryStatusDetails": "x"}));
+        let delivered =
+            event("Microsoft.Communication.SMSDeliveryReportReceived", serde_json::json!({"tag": v, "deliveryStatus": "Delivered"}));
+        assert_eq!(
+            grid_item(&delivered),
+            Some(GridItem::Delivery(DeliveryReport { visit_ref: v.clone(), kind: "sms_delivered", detail: None }))
+        );
+        let failed = event(
+            "Microsoft.Communication.SMSDeliveryReportReceived",
+            serde_json::json!({"tag": v, "deliveryStatus": "Failed", "deliveryStatusDetails": "x"}),
+        );
         assert!(matches!(grid_item(&failed), Some(GridItem::Delivery(DeliveryReport { kind: "sms_undelivered", .. }))));
-        let untagged = event("Microsoft.Communication.SMSDeliveryReportReceived", serde_json::json!({"tag": "", "deliveryStatus": "Delivered"}));
+        let untagged =
+            event("Microsoft.Communication.SMSDeliveryReportReceived", serde_json::json!({"tag": "", "deliveryStatus": "Delivered"}));
         assert_eq!(grid_item(&untagged), None, "a text that belongs to no visit (HELP reply)");
         let hello = event("Microsoft.EventGrid.SubscriptionValidationEvent", serde_json::json!({"validationCode": "c1"}));
         assert_eq!(grid_item(&hello), Some(GridItem::Validation("c1".into())));

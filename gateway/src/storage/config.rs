@@ -16,8 +16,8 @@ use futures_util::lock::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::audit::{diff, AuditEntry, FieldChange};
 use shared::api::SecretInfo;
+use shared::audit::{diff, AuditEntry, FieldChange};
 use shared::kv_keys;
 use shared::tenant::{IssEntry, Role, Tenant};
 use worker::{durable_object, DurableObject, Env, Request, Response, State, Stub};
@@ -32,17 +32,48 @@ const OBJECT_NAME: &str = "config";
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
-    Get { id: String },
+    Get {
+        id: String,
+    },
     List,
-    Create { tenant: Tenant },
-    Save { tenant: Tenant, expected_version: u64, action: String },
-    Delete { id: String, expected_version: u64, actor: String, at: String },
-    Audit { id: String, limit: u32 },
-    PutLoginLink { hash: String, grant: Grant, expires_at_ms: f64 },
+    Create {
+        tenant: Tenant,
+    },
+    Save {
+        tenant: Tenant,
+        expected_version: u64,
+        action: String,
+    },
+    Delete {
+        id: String,
+        expected_version: u64,
+        actor: String,
+        at: String,
+    },
+    Audit {
+        id: String,
+        limit: u32,
+    },
+    PutLoginLink {
+        hash: String,
+        grant: Grant,
+        expires_at_ms: f64,
+    },
     /// A write-only tenant secret (already sealed); `None` removes it.
-    SetSecret { tenant_id: String, name: String, sealed: Option<String>, actor: String, at: String },
-    ListSecrets { tenant_id: String },
-    TakeLoginLink { hash: String, now_ms: f64 },
+    SetSecret {
+        tenant_id: String,
+        name: String,
+        sealed: Option<String>,
+        actor: String,
+        at: String,
+    },
+    ListSecrets {
+        tenant_id: String,
+    },
+    TakeLoginLink {
+        hash: String,
+        now_ms: f64,
+    },
 }
 
 /// What a one-time login link grants.
@@ -193,7 +224,10 @@ impl ConfigStoreObject {
                 let _guard = self.write_lock.lock().await;
                 let tenant = self.load(&tenant_id)?.ok_or_else(|| Error::not_found("The tenant"))?;
                 let sql = self.state.storage().sql();
-                let had = !sql.exec("SELECT name FROM secrets WHERE tenant_id = ? AND name = ?", vec![tenant_id.clone().into(), name.clone().into()])?.to_array::<Value>()?.is_empty();
+                let had = !sql
+                    .exec("SELECT name FROM secrets WHERE tenant_id = ? AND name = ?", vec![tenant_id.clone().into(), name.clone().into()])?
+                    .to_array::<Value>()?
+                    .is_empty();
                 let action = match &sealed {
                     Some(v) => {
                         sql.exec(
@@ -203,7 +237,10 @@ impl ConfigStoreObject {
                         "secret.set"
                     }
                     None => {
-                        sql.exec("DELETE FROM secrets WHERE tenant_id = ? AND name = ?", vec![tenant_id.clone().into(), name.clone().into()])?;
+                        sql.exec(
+                            "DELETE FROM secrets WHERE tenant_id = ? AND name = ?",
+                            vec![tenant_id.clone().into(), name.clone().into()],
+                        )?;
                         "secret.delete"
                     }
                 };
@@ -265,8 +302,7 @@ impl ConfigStoreObject {
     }
 
     fn load(&self, id: &str) -> Result<Option<Tenant>> {
-        let rows: Vec<DocRow> =
-            self.state.storage().sql().exec("SELECT doc FROM tenants WHERE id = ?", vec![id.into()])?.to_array()?;
+        let rows: Vec<DocRow> = self.state.storage().sql().exec("SELECT doc FROM tenants WHERE id = ?", vec![id.into()])?.to_array()?;
         rows.first().map(|r| serde_json::from_str(&r.doc)).transpose().map_err(Error::from)
     }
 
@@ -348,14 +384,7 @@ impl ConfigStoreObject {
     fn append_audit(&self, id: &str, at: &str, actor: &str, action: &str, version: u64, changes: &[FieldChange]) -> Result<()> {
         self.state.storage().sql().exec(
             "INSERT INTO audit (tenant_id, at, actor, action, version, changes) VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                id.into(),
-                at.into(),
-                actor.into(),
-                action.into(),
-                (version as i64).into(),
-                serde_json::to_string(changes)?.into(),
-            ],
+            vec![id.into(), at.into(), actor.into(), action.into(), (version as i64).into(), serde_json::to_string(changes)?.into()],
         )?;
         Ok(())
     }

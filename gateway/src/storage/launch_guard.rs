@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 use crate::crypto::sha256_hex;
-use crate::error::Result;
 use crate::ctx::Ctx;
+use crate::error::Result;
 
 pub const BINDING: &str = "LAUNCH_GUARD";
 
@@ -46,7 +46,10 @@ impl DurableObject for LaunchGuardObject {
             let sql = self.state.storage().sql();
             sql.exec("DELETE FROM spent WHERE expires_at < ?", vec![(s.now as i64).into()])?;
             let inserted = sql
-                .exec("INSERT INTO spent (hash, expires_at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING", vec![s.hash.into(), (s.expires_at as i64).into()])?
+                .exec(
+                    "INSERT INTO spent (hash, expires_at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING",
+                    vec![s.hash.into(), (s.expires_at as i64).into()],
+                )?
                 .rows_written();
             Ok(inserted > 0)
         })

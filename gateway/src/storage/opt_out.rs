@@ -56,7 +56,9 @@ impl DurableObject for OptOutObject {
             Ok(match cmd {
                 Command::Stop { hash } => {
                     let at = crate::clock::now_secs() as i64;
-                    sql.exec("INSERT INTO opted_out (hash, at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING", vec![hash.into(), at.into()])?.rows_written() > 0
+                    sql.exec("INSERT INTO opted_out (hash, at) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING", vec![hash.into(), at.into()])?
+                        .rows_written()
+                        > 0
                 }
                 Command::Start { hash } => sql.exec("DELETE FROM opted_out WHERE hash = ?", vec![hash.into()])?.rows_written() > 0,
                 Command::Check { hash } => {

@@ -70,7 +70,8 @@ mod tests {
         let (hash, auth) = signature(&key, "POST", &url, "Mon, 23 Nov 2026 09:00:00 GMT", b"{}").unwrap();
         assert_eq!(hash, "RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=");
         assert!(auth.starts_with("HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature="));
-        let sts = string_to_sign("POST", "/sms?api-version=2021-03-07", "Mon, 23 Nov 2026 09:00:00 GMT", "res.communication.azure.com", &hash);
+        let sts =
+            string_to_sign("POST", "/sms?api-version=2021-03-07", "Mon, 23 Nov 2026 09:00:00 GMT", "res.communication.azure.com", &hash);
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"secret-key").unwrap();
         mac.update(sts.as_bytes());
         assert!(auth.ends_with(&STANDARD.encode(mac.finalize().into_bytes())));

@@ -98,7 +98,9 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
 /// What became of one message handed to an SMS or email provider.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendOutcome {
-    Sent { sid: String },
+    Sent {
+        sid: String,
+    },
     /// Worth another try later (5xx, 429, network).
     Retry(String),
     /// Will not succeed as is (bad number, auth).
@@ -121,7 +123,8 @@ static MESSAGING_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::n
 /// variable `MESSAGING_TIMEOUT_MS` (tests shorten it to exercise timeouts).
 pub fn messaging_timeout(env: &worker::Env) -> Duration {
     *MESSAGING_TIMEOUT.get_or_init(|| {
-        let ms = env.var("MESSAGING_TIMEOUT_MS").ok().and_then(|v| v.to_string().parse::<u64>().ok()).filter(|&ms| (100..=30_000).contains(&ms));
+        let ms =
+            env.var("MESSAGING_TIMEOUT_MS").ok().and_then(|v| v.to_string().parse::<u64>().ok()).filter(|&ms| (100..=30_000).contains(&ms));
         Duration::from_millis(ms.unwrap_or(10_000))
     })
 }

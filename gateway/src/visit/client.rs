@@ -93,7 +93,11 @@ pub const PATIENT_EVENTS: [&str; 4] = ["patient_link_opened", "device_check_pass
 
 /// In the lobby now: arrived, and not left since (a patient may leave and come back).
 pub fn patient_waiting(events: &[Event]) -> bool {
-    events.iter().rev().find(|e| e.kind == "patient_lobby_arrival" || e.kind == "patient_left").is_some_and(|e| e.kind == "patient_lobby_arrival")
+    events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "patient_lobby_arrival" || e.kind == "patient_left")
+        .is_some_and(|e| e.kind == "patient_lobby_arrival")
 }
 /// The clinician is in the meeting: pressed Join, or was sent straight in.
 pub const PROVIDER_PRESENT: [&str; 1] = ["provider_joined"];
@@ -108,15 +112,27 @@ pub struct OpenReply {
 #[serde(tag = "cmd", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 pub enum Command {
-    Open { visit_ref: String, info: VisitInfo, video: VideoSettings, request: MeetingRequest, ehr_user_id: String },
-    Event { event: Event },
+    Open {
+        visit_ref: String,
+        info: VisitInfo,
+        video: VideoSettings,
+        request: MeetingRequest,
+        ehr_user_id: String,
+    },
+    Event {
+        event: Event,
+    },
     Status,
     PatientArrive,
     /// Delivers one message once per (key, channel): a repeated key answers
     /// what the first did.
-    Deliver { delivery: Delivery },
+    Deliver {
+        delivery: Delivery,
+    },
     /// Which message, if any, is due now.
-    Due { req: DueRequest },
+    Due {
+        req: DueRequest,
+    },
 }
 
 pub fn stub(env: &Env, visit_ref: &str) -> Result<Stub> {
@@ -153,7 +169,14 @@ pub const ROLE_HEADER: &str = "x-visitgate-role";
 
 /// Opens the visit for a launching clinician: its meeting (made once) and
 /// the patient link.
-pub async fn open(env: &Env, visit_ref: &str, info: VisitInfo, video: VideoSettings, request: MeetingRequest, ehr_user_id: &str) -> Result<OpenReply> {
+pub async fn open(
+    env: &Env,
+    visit_ref: &str,
+    info: VisitInfo,
+    video: VideoSettings,
+    request: MeetingRequest,
+    ehr_user_id: &str,
+) -> Result<OpenReply> {
     let cmd = Command::Open { visit_ref: visit_ref.into(), info, video, request, ehr_user_id: ehr_user_id.into() };
     call(&stub(env, visit_ref)?, &cmd).await
 }

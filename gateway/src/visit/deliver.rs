@@ -25,12 +25,13 @@ struct Attempts {
     first_sent: String,
 }
 
-
 impl VisitObject {
     async fn started(&self, key: &str) -> worker::Result<bool> {
         let storage = self.state.storage();
         for ch in [Channel::Sms, Channel::Email] {
-            if storage.get::<serde_json::Value>(&slot(ch, key)).await?.is_some() || storage.get::<serde_json::Value>(&format!("try:{}", slot(ch, key))).await?.is_some() {
+            if storage.get::<serde_json::Value>(&slot(ch, key)).await?.is_some()
+                || storage.get::<serde_json::Value>(&format!("try:{}", slot(ch, key))).await?.is_some()
+            {
                 return Ok(true);
             }
         }
@@ -38,7 +39,14 @@ impl VisitObject {
     }
 
     /// The message under `key`, if some channel still has to deliver it.
-    async fn due_for(&self, kind: MessageKind, key: String, link_code: String, channels: &[Channel], now: u64) -> worker::Result<Option<Due>> {
+    async fn due_for(
+        &self,
+        kind: MessageKind,
+        key: String,
+        link_code: String,
+        channels: &[Channel],
+        now: u64,
+    ) -> worker::Result<Option<Due>> {
         let storage = self.state.storage();
         let mut ready = vec![];
         let mut wait_until: Option<u64> = None;
@@ -137,7 +145,11 @@ impl VisitObject {
                 return Ok(outcome);
             }
         };
-        let mut attempts = storage.get::<Attempts>(&try_key).await?.unwrap_or(Attempts { attempts: 0, next_at: 0, first_sent: crate::clock::rfc1123(d.now) });
+        let mut attempts = storage.get::<Attempts>(&try_key).await?.unwrap_or(Attempts {
+            attempts: 0,
+            next_at: 0,
+            first_sent: crate::clock::rfc1123(d.now),
+        });
         if attempts.next_at > d.now {
             return Ok(Outcome { state: OutcomeState::Retrying, detail: None, next_at: Some(attempts.next_at) });
         }
@@ -180,7 +192,9 @@ impl VisitObject {
                         self.push(Event::new(&format!("{}_failed", ch.name()), None, Some(detail.clone()))).await?;
                         return Ok(Outcome { state: OutcomeState::Retrying, detail: Some(detail), next_at: Some(attempts.next_at) });
                     }
-                    None if d.retry_later => finish(OutcomeState::Failed, Some(format!("gave up after {} tries: {why}", attempts.attempts)), "failed"),
+                    None if d.retry_later => {
+                        finish(OutcomeState::Failed, Some(format!("gave up after {} tries: {why}", attempts.attempts)), "failed")
+                    }
                     None => finish(OutcomeState::Failed, Some(format!("{why}; press the button again")), "failed"),
                 }
             }
@@ -202,7 +216,15 @@ impl Out<'_> {
         let key = format!("{}|{}", d.visit_ref, d.key);
         match self {
             Out::Sms(s) => {
-                let sms = crate::sms::Sms { from: &s.from, to: &s.to, body: &s.body, status_callback: &s.status_callback, tag: &d.visit_ref, key: &key, first_sent };
+                let sms = crate::sms::Sms {
+                    from: &s.from,
+                    to: &s.to,
+                    body: &s.body,
+                    status_callback: &s.status_callback,
+                    tag: &d.visit_ref,
+                    key: &key,
+                    first_sent,
+                };
                 crate::sms::send_sms(env, &d.tenant_id, &s.provider, &sms).await
             }
             Out::Email(e) => {

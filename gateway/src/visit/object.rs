@@ -65,7 +65,9 @@ impl VisitObject {
         let timed: Vec<shared::report::TimedEvent> = status
             .events
             .iter()
-            .filter_map(|e| Some(shared::report::TimedEvent { kind: e.kind.clone(), at_ms: iso_ms(&e.at)?, ehr_user_id: e.ehr_user_id.clone() }))
+            .filter_map(|e| {
+                Some(shared::report::TimedEvent { kind: e.kind.clone(), at_ms: iso_ms(&e.at)?, ehr_user_id: e.ehr_user_id.clone() })
+            })
             .collect();
         let now_ms = js_sys::Date::now() as i64;
         let end_ms = info.end.as_deref().and_then(iso_ms);
@@ -74,7 +76,13 @@ impl VisitObject {
             .iter()
             .enumerate()
             .filter_map(|(i, e)| {
-                Some(StoredEvent { seq: format!("{:06}", flushed + i), kind: &e.kind, at_ms: iso_ms(&e.at)?, ehr_user_id: e.ehr_user_id.as_deref(), detail: e.detail.as_deref() })
+                Some(StoredEvent {
+                    seq: format!("{:06}", flushed + i),
+                    kind: &e.kind,
+                    at_ms: iso_ms(&e.at)?,
+                    ehr_user_id: e.ehr_user_id.as_deref(),
+                    detail: e.detail.as_deref(),
+                })
             })
             .collect();
         let visit_ref: String = storage.get("visit_ref").await?.unwrap_or_default();
@@ -113,7 +121,13 @@ impl VisitObject {
             if !link.revoked {
                 link.revoked = true;
                 let ttl = link.expires_at.saturating_sub(crate::clock::now_secs()) + shared::patient_link::REMEMBER_EXPIRED_SECS;
-                store.put(&key, serde_json::to_string(&link)?).map_err(worker::Error::from)?.expiration_ttl(ttl.max(60)).execute().await.map_err(worker::Error::from)?;
+                store
+                    .put(&key, serde_json::to_string(&link)?)
+                    .map_err(worker::Error::from)?
+                    .expiration_ttl(ttl.max(60))
+                    .execute()
+                    .await
+                    .map_err(worker::Error::from)?;
             }
         }
         Ok(())

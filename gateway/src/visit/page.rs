@@ -13,13 +13,21 @@ pub fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
     let when = info.as_ref().and_then(|i| i.start.clone()).unwrap_or_default();
     let appt = info.as_ref().map(|i| i.appointment_status.clone()).unwrap_or_default();
     let join = status.meeting.as_ref().map(|m| {
-        let app = m.app_url.as_ref().map(|u| format!(" <a class=\"button secondary\" href=\"{}\">Join in the Teams app</a>", escape(u))).unwrap_or_default();
+        let app = m
+            .app_url
+            .as_ref()
+            .map(|u| format!(" <a class=\"button secondary\" href=\"{}\">Join in the Teams app</a>", escape(u)))
+            .unwrap_or_default();
         format!("<p><a class=\"button\" href=\"/visit/{}/join\" rel=\"noopener\">Join in browser</a>{app}</p>", escape(visit_ref))
     });
-    let link = status.link_code.as_ref().map(|c| {
-        let url = format!("{}{}{c}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
-        format!("<p>Patient link: <a href=\"{u}\" id=\"patient-link\">{u}</a></p>", u = escape(&url))
-    }).unwrap_or_default();
+    let link = status
+        .link_code
+        .as_ref()
+        .map(|c| {
+            let url = format!("{}{}{c}", ctx.origin, shared::integration::PATIENT_LINK_PATH);
+            format!("<p>Patient link: <a href=\"{u}\" id=\"patient-link\">{u}</a></p>", u = escape(&url))
+        })
+        .unwrap_or_default();
     let events: String = status.events.iter().rev().map(event_item).collect();
     let body = format!(
         "<p>Appointment <time id=\"when\" datetime=\"{w}\">{w}</time> · status <strong>{s}</strong></p>{join}{link}\

@@ -54,8 +54,12 @@ pub fn check(req: &Request, ctx: &Ctx, visit_ref: &str) -> Result<VisitPass> {
         Error::new(401, "visit_pass_missing", "Open this visit from the EHR: this page is only for the clinician who launched it.")
     })?;
     let pass: VisitPass = seal::open(&seal::cookie_key(ctx)?, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
-        OpenError::Expired => Error::new(401, "visit_pass_expired", "Your access to this visit page has expired. Open the visit from the EHR again."),
-        OpenError::Invalid => Error::new(401, "visit_pass_invalid", "Open this visit from the EHR: this page is only for the clinician who launched it."),
+        OpenError::Expired => {
+            Error::new(401, "visit_pass_expired", "Your access to this visit page has expired. Open the visit from the EHR again.")
+        }
+        OpenError::Invalid => {
+            Error::new(401, "visit_pass_invalid", "Open this visit from the EHR: this page is only for the clinician who launched it.")
+        }
     })?;
     if pass.visit_ref != visit_ref {
         return Err(Error::forbidden());

@@ -47,7 +47,10 @@ fn Report(report: ValidationReport) -> impl IntoView {
         ("Token endpoint", report.token_endpoint.clone().unwrap_or_else(|| "–".into())),
         ("EHR launch", if report.supports_launch_ehr { "supported" } else { "not advertised" }.into()),
         ("PKCE S256", if report.supports_pkce_s256 { "supported" } else { "not advertised" }.into()),
-        ("Client authentication", format!("{} {}", report.client_auth_method.as_str(), if report.supports_client_auth { "supported" } else { "not advertised" })),
+        (
+            "Client authentication",
+            format!("{} {}", report.client_auth_method.as_str(), if report.supports_client_auth { "supported" } else { "not advertised" }),
+        ),
         ("FHIR version", report.fhir_version.clone().unwrap_or_else(|| "–".into())),
     ];
     view! {
@@ -91,7 +94,13 @@ pub fn FhirBases(tenant: RwSignal<Tenant>) -> impl IntoView {
 }
 
 #[component]
-fn BaseRow(base: FhirBase, tenant: Tenant, on_saved: Callback<Tenant>, on_conflict: Callback<Tenant>, on_edit: Callback<FhirBase>) -> impl IntoView {
+fn BaseRow(
+    base: FhirBase,
+    tenant: Tenant,
+    on_saved: Callback<Tenant>,
+    on_conflict: Callback<Tenant>,
+    on_edit: Callback<FhirBase>,
+) -> impl IntoView {
     let for_edit = base.clone();
     let csrf = use_context::<Csrf>().unwrap_or(Csrf(None));
     let confirming = RwSignal::new(false);
@@ -156,7 +165,13 @@ fn BaseRow(base: FhirBase, tenant: Tenant, on_saved: Callback<Tenant>, on_confli
 }
 
 #[component]
-fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_conflict: Callback<Tenant>, editing: RwSignal<Option<FhirBase>>) -> impl IntoView {
+fn AddBase(
+    tenant: RwSignal<Tenant>,
+    csrf: Csrf,
+    on_saved: Callback<Tenant>,
+    on_conflict: Callback<Tenant>,
+    editing: RwSignal<Option<FhirBase>>,
+) -> impl IntoView {
     let url = RwSignal::new(String::new());
     let touched = RwSignal::new(false);
     let environment = RwSignal::new(Environment::Test);
@@ -237,7 +252,11 @@ fn AddBase(tenant: RwSignal<Tenant>, csrf: Csrf, on_saved: Callback<Tenant>, on_
             busy.set(None);
         });
     };
-    let field_error = move |name: &str| error.get().and_then(|(f, field)| (field.as_deref() == Some(name) || field.as_deref().is_some_and(|x| x.starts_with(&format!("{name}.")))).then_some(f.message));
+    let field_error = move |name: &str| {
+        error.get().and_then(|(f, field)| {
+            (field.as_deref() == Some(name) || field.as_deref().is_some_and(|x| x.starts_with(&format!("{name}.")))).then_some(f.message)
+        })
+    };
     view! {
         <form class="add-base" on:submit=|ev| ev.prevent_default() aria-labelledby="add-base-title">
             <h3 id="add-base-title">{move || match editing.get() {

@@ -78,7 +78,11 @@ fn wait_text(ms: Option<i64>) -> String {
 
 #[component]
 fn Tiles(summary: Summary) -> impl IntoView {
-    let launch_rate = if summary.launches == 0 { "–".to_string() } else { format!("{:.0} %", 100.0 * f64::from(summary.launches_ok) / f64::from(summary.launches)) };
+    let launch_rate = if summary.launches == 0 {
+        "–".to_string()
+    } else {
+        format!("{:.0} %", 100.0 * f64::from(summary.launches_ok) / f64::from(summary.launches))
+    };
     let tiles = [
         ("Visits", summary.visits.to_string()),
         ("Completed", summary.completed.to_string()),
@@ -198,7 +202,11 @@ fn sort_rows(rows: &mut [VisitRow], c: Col, ascending: bool) {
             Col::Attendees => a.metrics.peak_attendees.cmp(&b.metrics.peak_attendees),
             Col::Texts => a.metrics.sms_sent.cmp(&b.metrics.sms_sent),
         };
-        if ascending { o } else { o.reverse() }
+        if ascending {
+            o
+        } else {
+            o.reverse()
+        }
     });
 }
 

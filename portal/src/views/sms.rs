@@ -10,11 +10,12 @@ use shared::tenant::Tenant;
 
 use crate::api::{self, Csrf, Failure};
 use crate::widgets::badge::env_badge;
-use crate::widgets::secret::SecretValue;
 use crate::widgets::save::{failure_view, Conflict, SaveState};
+use crate::widgets::secret::SecretValue;
 
 fn blank() -> SmsSettings {
-    serde_json::from_value(serde_json::json!({"provider": {"kind": "twilio", "account_sid": "", "auth_token_ref": "TWILIO_AUTH_TOKEN"}})).expect("defaults")
+    serde_json::from_value(serde_json::json!({"provider": {"kind": "twilio", "account_sid": "", "auth_token_ref": "TWILIO_AUTH_TOKEN"}}))
+        .expect("defaults")
 }
 
 fn kind_label(k: MessageKind) -> &'static str {
@@ -71,7 +72,8 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
                         Ok(n) => {
                             let running = n.orders.iter().any(|o| o.status == api::OrderStatus::Running);
                             // A finished order added its number to the stored settings.
-                            let new: Vec<String> = n.numbers.iter().filter(|x| !settings.with_untracked(|s| s.numbers.contains(x))).cloned().collect();
+                            let new: Vec<String> =
+                                n.numbers.iter().filter(|x| !settings.with_untracked(|s| s.numbers.contains(x))).cloned().collect();
                             if !new.is_empty() {
                                 settings.update(|s| s.numbers.extend(new));
                                 // Follow that one stored change, so the next save is not a
@@ -117,7 +119,9 @@ pub fn Sms(tenant: RwSignal<Tenant>) -> impl IntoView {
         let csrf = csrf.clone();
         move |_| state.put(tenant, csrf.clone(), "/sms", serde_json::to_value(settings.get_untracked()).ok())
     };
-    let field_error = move |name: &'static str| error.get().and_then(|(f, field)| field.is_some_and(|x| x == name || x.starts_with(&format!("{name}."))).then_some(f.message));
+    let field_error = move |name: &'static str| {
+        error.get().and_then(|(f, field)| field.is_some_and(|x| x == name || x.starts_with(&format!("{name}."))).then_some(f.message))
+    };
     // Inputs are made once per provider kind and read their start value
     // untracked: re-creating them on every change would lose focus and text.
     let is_acs = Memo::new(move |_| settings.with(|s| matches!(s.provider, SmsProvider::Acs { .. })));

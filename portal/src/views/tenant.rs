@@ -33,7 +33,9 @@ pub fn TenantPage(tenant: Tenant, section: Section, wizard: bool, on_back: Callb
     let open = RwSignal::new(section);
     let wizard = RwSignal::new(wizard);
     let tenant_id = current.get_untracked().id;
-    Effect::new(move |_| crate::route::show(Some(&crate::route::Place { tenant_id: tenant_id.clone(), section: open.get(), wizard: wizard.get() })));
+    Effect::new(move |_| {
+        crate::route::show(Some(&crate::route::Place { tenant_id: tenant_id.clone(), section: open.get(), wizard: wizard.get() }))
+    });
     let refresh = move |_| {
         let id = current.get_untracked().id;
         leptos::task::spawn_local(async move {

@@ -6,9 +6,9 @@ use shared::ids::{is_valid_id, ID_RULE};
 use shared::tenant::{Environment, Tenant};
 
 use crate::api::{self, Csrf, Saved};
-use crate::widgets::status::ErrorPanel;
 use crate::route::Section;
 use crate::widgets::save::failure_view;
+use crate::widgets::status::ErrorPanel;
 
 /// What a tenant row opens: a section, as the first-set-up wizard or as a plain page.
 pub type Open = (Tenant, Section, bool);
@@ -58,7 +58,10 @@ fn NewTenant(on_open: Callback<Open>) -> impl IntoView {
             match api::create_tenant(id.get_untracked(), name.get_untracked().trim().to_string(), csrf).await {
                 Saved::Ok(t) => on_open.run((*t, Section::FhirBases, true)),
                 Saved::Failed(f, _) | Saved::Invalid(_, f) => error.set(Some(f)),
-                Saved::Conflict(_) => error.set(Some(api::Failure { code: "tenant_exists".into(), message: "A tenant with this id already exists. Choose another id.".into() })),
+                Saved::Conflict(_) => error.set(Some(api::Failure {
+                    code: "tenant_exists".into(),
+                    message: "A tenant with this id already exists. Choose another id.".into(),
+                })),
             }
             busy.set(false);
         });

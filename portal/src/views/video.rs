@@ -8,8 +8,8 @@ use shared::tenant::Tenant;
 use shared::video::{JitsiSettings, LaunchSettings, TeamsSettings, VideoSettings};
 
 use crate::api::Csrf;
-use crate::widgets::secret::SecretValue;
 use crate::widgets::save::{failure_view, Conflict, SaveState};
+use crate::widgets::secret::SecretValue;
 
 fn teams_default() -> VideoSettings {
     VideoSettings::Teams(TeamsSettings {
@@ -27,7 +27,13 @@ fn jitsi_default() -> VideoSettings {
 }
 
 /// One text input bound to a field of the settings (made once; value read untracked).
-fn field(id: &'static str, label: &'static str, value: String, set: impl Fn(&mut VideoSettings, String) + Copy + 'static, video: RwSignal<VideoSettings>) -> impl IntoView {
+fn field(
+    id: &'static str,
+    label: &'static str,
+    value: String,
+    set: impl Fn(&mut VideoSettings, String) + Copy + 'static,
+    video: RwSignal<VideoSettings>,
+) -> impl IntoView {
     view! {
         <label for=id>{label}</label>
         <input id=id type="text" prop:value=value on:change=move |ev| { let v = event_target_value(&ev); video.update(|s| set(s, v)) }/>
@@ -74,9 +80,16 @@ pub fn Video(tenant: RwSignal<Tenant>) -> impl IntoView {
     let is_jitsi = Memo::new(move |_| video.with(|v| matches!(v, VideoSettings::Jitsi(_))));
     let save = {
         let csrf = csrf.clone();
-        move |_| state.put(tenant, csrf.clone(), "", Some(serde_json::json!({ "display_name": tenant.get_untracked().display_name, "video": video.get_untracked(), "launch": launch.get_untracked() })))
+        move |_| {
+            state.put(tenant, csrf.clone(), "", Some(serde_json::json!({ "display_name": tenant.get_untracked().display_name, "video": video.get_untracked(), "launch": launch.get_untracked() })))
+        }
     };
-    let set_launch = move |f: fn(&mut LaunchSettings, bool)| move |ev| { let on = event_target_checked(&ev); launch.update(|l| f(l, on)) };
+    let set_launch = move |f: fn(&mut LaunchSettings, bool)| {
+        move |ev| {
+            let on = event_target_checked(&ev);
+            launch.update(|l| f(l, on))
+        }
+    };
     view! {
         <section class="sms" aria-labelledby="video-title">
             <h3 id="video-title">"Video"</h3>

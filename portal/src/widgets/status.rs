@@ -32,11 +32,7 @@ pub fn SignedOutPanel() -> impl IntoView {
 /// A failed call: what happened, the code to quote to support, and (when
 /// `on_retry` is given) a Retry button.
 #[component]
-pub fn ErrorPanel(
-    #[prop(into)] title: String,
-    failure: Failure,
-    #[prop(optional)] on_retry: Option<Callback<()>>,
-) -> impl IntoView {
+pub fn ErrorPanel(#[prop(into)] title: String, failure: Failure, #[prop(optional)] on_retry: Option<Callback<()>>) -> impl IntoView {
     let Failure { code, message } = failure;
     view! {
         <section class="panel panel-error" role="alert">

@@ -10,11 +10,11 @@ use worker::{Request, Response};
 
 use super::tenants::{load_for_write, stamp, tenant_response};
 use crate::admin::auth::Principal;
+use crate::ctx::Ctx;
+use crate::ehr::validate::validate_fhir_base;
 use crate::error::{Error, Result};
 use crate::http::{id_param, json, read_json};
 use crate::storage::config::ConfigStore;
-use crate::ehr::validate::validate_fhir_base;
-use crate::ctx::Ctx;
 
 fn normalized(url: &str, ctx: &Ctx) -> Result<String> {
     normalize_fhir_base(url, ctx.dev_mode).map_err(|p| Error::bad_request(p.code(), p.message()).field("url"))
@@ -23,8 +23,9 @@ fn normalized(url: &str, ctx: &Ctx) -> Result<String> {
 fn checked_client(c: ClientRegistration) -> Result<ClientRegistration> {
     let client_id = c.client_id.trim().to_string();
     if client_id.is_empty() || client_id.len() > 200 {
-        return Err(Error::bad_request("invalid_client_id", "Enter the client id the EHR issued (1–200 characters).")
-            .field("client.client_id"));
+        return Err(
+            Error::bad_request("invalid_client_id", "Enter the client id the EHR issued (1–200 characters).").field("client.client_id")
+        );
     }
     let secret_ref = c.secret_ref.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     if let Some(s) = &secret_ref {

@@ -10,8 +10,8 @@ mod tenants;
 use worker::{Method, Request, Response};
 
 use crate::admin::auth::{authenticate, check_csrf};
-use crate::error::{Error, Result};
 use crate::ctx::Ctx;
+use crate::error::{Error, Result};
 
 pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

@@ -8,9 +8,9 @@ use worker::{Request, Response};
 
 use super::tenants::load;
 use crate::admin::auth::Principal;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::reports::query;
-use crate::ctx::Ctx;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -38,11 +38,19 @@ fn filter(req: &Request, now_ms: i64) -> Result<Filter> {
                 None | Some("30") => 30,
                 Some("7") => 7,
                 Some("90") => 90,
-                Some(_) => return Err(Error::bad_request("invalid_range", "The range is 7, 30 or 90 days, or give from and to.").field("range")),
+                Some(_) => {
+                    return Err(Error::bad_request("invalid_range", "The range is 7, 30 or 90 days, or give from and to.").field("range"))
+                }
             };
             (now_ms - days * DAY_MS, now_ms + DAY_MS)
         }
-        _ => return Err(Error::bad_request("invalid_range", "Give both from and to, or neither.").field(if get("from").is_some() { "to" } else { "from" })),
+        _ => {
+            return Err(Error::bad_request("invalid_range", "Give both from and to, or neither.").field(if get("from").is_some() {
+                "to"
+            } else {
+                "from"
+            }))
+        }
     };
     if to_ms <= from_ms || to_ms - from_ms > 400 * DAY_MS {
         return Err(Error::bad_request("invalid_range", "The range must run forwards and cover at most 400 days.").field("to"));
@@ -51,7 +59,9 @@ fn filter(req: &Request, now_ms: i64) -> Result<Filter> {
 }
 
 async fn rows(ctx: &Ctx, tenant: &shared::tenant::Tenant, f: &Filter, now_ms: i64) -> Result<Vec<VisitRow>> {
-    let label = |base_id: &str| tenant.fhir_bases.iter().find(|b| b.id == base_id).map(|b| b.department.clone()).unwrap_or_else(|| "(removed)".into());
+    let label = |base_id: &str| {
+        tenant.fhir_bases.iter().find(|b| b.id == base_id).map(|b| b.department.clone()).unwrap_or_else(|| "(removed)".into())
+    };
     let mut rows = query::visits(&ctx.env, &tenant.id, f.from_ms, f.to_ms, now_ms).await?;
     for r in rows.iter_mut() {
         r.department = label(&r.base_id);
@@ -68,7 +78,9 @@ pub async fn handle(req: &Request, ctx: &Ctx, who: &Principal, id: &str, what: &
     let f = filter(req, now_ms)?;
     match what {
         "summary" => {
-            let (rows, counts) = futures_util::future::join(rows(ctx, &tenant, &f, now_ms), query::event_counts(&ctx.env, &tenant.id, f.from_ms, f.to_ms)).await;
+            let (rows, counts) =
+                futures_util::future::join(rows(ctx, &tenant, &f, now_ms), query::event_counts(&ctx.env, &tenant.id, f.from_ms, f.to_ms))
+                    .await;
             let mut summary = Summary::from_rows(&rows?);
             let mut errors: Vec<(String, u32)> = vec![];
             for (kind, detail, n) in counts? {
@@ -86,7 +98,10 @@ pub async fn handle(req: &Request, ctx: &Ctx, who: &Principal, id: &str, what: &
             summary.launch_errors = errors;
             crate::http::json(200, &serde_json::json!({ "from_ms": f.from_ms, "to_ms": f.to_ms, "summary": summary }))
         }
-        "visits" => crate::http::json(200, &serde_json::json!({ "from_ms": f.from_ms, "to_ms": f.to_ms, "visits": rows(ctx, &tenant, &f, now_ms).await? })),
+        "visits" => crate::http::json(
+            200,
+            &serde_json::json!({ "from_ms": f.from_ms, "to_ms": f.to_ms, "visits": rows(ctx, &tenant, &f, now_ms).await? }),
+        ),
         "visits.csv" => {
             let iso = |ms: i64| String::from(js_sys::Date::new(&(ms as f64).into()).to_iso_string());
             let body = csv(&rows(ctx, &tenant, &f, now_ms).await?, iso);

@@ -6,12 +6,12 @@ use serde::Deserialize;
 use worker::{Request, Response};
 
 use crate::admin::auth::Principal;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::{id_param, json, no_content, read_json};
 use crate::secrets::tenant as secrets;
 use crate::secrets::{worker_secret_exists, Secret};
 use crate::storage::config::ConfigStore;
-use crate::ctx::Ctx;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,10 +21,18 @@ struct SecretValue {
 
 fn name_param(name: &str, ctx: &Ctx) -> Result<String> {
     if !secrets::valid_name(name) {
-        return Err(Error::bad_request("invalid_secret_name", "A secret's name is 2–64 capital letters, digits or '_', starting with a letter (like TEAMS_CLIENT_SECRET).").field("name"));
+        return Err(Error::bad_request(
+            "invalid_secret_name",
+            "A secret's name is 2–64 capital letters, digits or '_', starting with a letter (like TEAMS_CLIENT_SECRET).",
+        )
+        .field("name"));
     }
     if secrets::is_reserved(name) {
-        return Err(Error::bad_request("secret_name_reserved", format!("{name} is one of Visitgate's own keys and cannot be used by a tenant. Choose another name.")).field("name"));
+        return Err(Error::bad_request(
+            "secret_name_reserved",
+            format!("{name} is one of Visitgate's own keys and cannot be used by a tenant. Choose another name."),
+        )
+        .field("name"));
     }
     if worker_secret_exists(&ctx.env, name) {
         return Err(Error::new(409, "secret_is_worker_secret", format!("{name} is set as a Worker secret by your Visitgate operator, which takes precedence; a value stored here would never be used. Choose another name.")).field("name"));
@@ -51,7 +59,14 @@ pub async fn put(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, name: 
         return Err(Error::bad_request("invalid_secret_value", "Paste the secret as one line (at most 4096 characters).").field("value"));
     }
     let key = secrets::key(&ctx.env).ok_or_else(|| {
-        Error::new(500, "secrets_not_configured", format!("Visitgate cannot store secrets: the Worker secret {} (32 random bytes) is not set up. Ask your Visitgate operator.", secrets::KEY_SECRET))
+        Error::new(
+            500,
+            "secrets_not_configured",
+            format!(
+                "Visitgate cannot store secrets: the Worker secret {} (32 random bytes) is not set up. Ask your Visitgate operator.",
+                secrets::KEY_SECRET
+            ),
+        )
     })?;
     let sealed = secrets::seal(&key, id, &name, value.expose(), crate::crypto::random_bytes());
     ConfigStore::new(&ctx.env)?.set_secret(id, &name, Some(sealed), &who.subject, &crate::clock::now_iso()).await?;

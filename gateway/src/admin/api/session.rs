@@ -5,11 +5,11 @@ use worker::{Request, Response};
 
 use crate::admin::auth::{create_login_link, Principal, Via};
 use crate::crypto::{random_token, sha256_hex};
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::{json, read_json};
 use crate::storage::config::Grant;
 use crate::storage::kv::{self, ApiToken};
-use crate::ctx::Ctx;
 
 pub fn me(who: &Principal) -> Result<Response> {
     let csrf_token = match &who.via {

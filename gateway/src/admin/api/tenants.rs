@@ -7,17 +7,16 @@ use shared::tenant::{Tenant, SCHEMA_VERSION};
 use worker::{Request, Response};
 
 use crate::admin::auth::Principal;
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::http::{id_param, json, no_content, read_json};
 use crate::storage::config::ConfigStore;
-use crate::ctx::Ctx;
 
 /// The version a write was based on, from `If-Match`.
 pub fn if_match(req: &Request) -> Result<u64> {
     let value = req.headers().get("if-match")?.ok_or_else(Error::precondition_required)?;
-    shared::tenant::parse_etag(&value).ok_or_else(|| {
-        Error::bad_request("if_match_invalid", "If-Match must be the ETag you read, like \"v3\".").field("If-Match")
-    })
+    shared::tenant::parse_etag(&value)
+        .ok_or_else(|| Error::bad_request("if_match_invalid", "If-Match must be the ETag you read, like \"v3\".").field("If-Match"))
 }
 
 /// A tenant with its ETag, the version the next write must state.
@@ -129,10 +128,8 @@ pub async fn integration_records(req: &mut Request, ctx: &Ctx, who: &Principal, 
     let tenant = load(ctx, who, id).await?;
     let mut resp = json(200, &build_records(&ctx.origin, &tenant))?;
     if query(req, "download")?.is_some_and(|v| v == "1" || v == "true") {
-        resp.headers_mut().set(
-            "content-disposition",
-            &format!("attachment; filename=\"visitgate-{}-integration-records.json\"", tenant.id),
-        )?;
+        resp.headers_mut()
+            .set("content-disposition", &format!("attachment; filename=\"visitgate-{}-integration-records.json\"", tenant.id))?;
     }
     Ok(resp)
 }
@@ -142,9 +139,11 @@ pub async fn audit(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> R
     who.require_tenant(id)?;
     let limit = match query(req, "limit")? {
         None => 100,
-        Some(v) => v.parse::<u32>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
-            Error::bad_request("invalid_limit", "limit must be a number from 1 to 500.").field("limit")
-        })?,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| Error::bad_request("invalid_limit", "limit must be a number from 1 to 500.").field("limit"))?,
     };
     let entries = ConfigStore::new(&ctx.env)?.audit(id, limit).await?;
     json(200, &serde_json::json!({ "entries": entries }))
@@ -153,8 +152,16 @@ pub async fn audit(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> R
 /// Top-level fields `PUT …/sms` accepts; the stored settings tolerate more
 /// (newer versions), the API does not (a typo must not pass silently).
 const SMS_FIELDS: [&str; 10] = [
-    "consent_send_on_behalf", "consent_attendees", "provider", "numbers", "base_numbers",
-    "reminder_offsets_minutes", "templates", "clinic_name", "time_zone", "clinic_phone",
+    "consent_send_on_behalf",
+    "consent_attendees",
+    "provider",
+    "numbers",
+    "base_numbers",
+    "reminder_offsets_minutes",
+    "templates",
+    "clinic_name",
+    "time_zone",
+    "clinic_phone",
 ];
 
 pub async fn put_sms(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
@@ -174,7 +181,8 @@ pub async fn put_sms(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) ->
     tenant_response(200, &saved)
 }
 
-const EMAIL_FIELDS: [&str; 7] = ["enabled", "consent_send_on_behalf", "consent_attendees", "provider", "from_name", "time_zone", "templates"];
+const EMAIL_FIELDS: [&str; 7] =
+    ["enabled", "consent_send_on_behalf", "consent_attendees", "provider", "from_name", "time_zone", "templates"];
 
 /// `PUT …/email`: the email switch, consents, provider and templates.
 pub async fn put_email(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
@@ -211,7 +219,11 @@ pub async fn numbers(ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
 /// `GET …/sms/numbers/{order}`: one order's status.
 pub async fn number_order(ctx: &Ctx, who: &Principal, id: &str, order_id: &str) -> Result<Response> {
     let tenant = load(ctx, who, id).await?;
-    let order = crate::sms::numbers::list(ctx, &tenant.id).await?.into_iter().find(|o| o.id == order_id).ok_or_else(|| Error::not_found("This number order"))?;
+    let order = crate::sms::numbers::list(ctx, &tenant.id)
+        .await?
+        .into_iter()
+        .find(|o| o.id == order_id)
+        .ok_or_else(|| Error::not_found("This number order"))?;
     json(200, &order)
 }
 

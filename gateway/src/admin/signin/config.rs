@@ -131,7 +131,10 @@ mod tests {
     #[test]
     fn parsing_defaults_and_refusals() {
         let c = config();
-        assert_eq!((c.scopes.as_str(), c.role_claim.as_str(), c.client_secret_ref.as_str()), ("openid profile email", "roles", "ADMIN_OIDC_CLIENT_SECRET"));
+        assert_eq!(
+            (c.scopes.as_str(), c.role_claim.as_str(), c.client_secret_ref.as_str()),
+            ("openid profile email", "roles", "ADMIN_OIDC_CLIENT_SECRET")
+        );
         assert!(SigninConfig::parse("{").unwrap_err().contains("not valid JSON"));
         assert!(SigninConfig::parse(r#"{"issuer":"","client_id":"c"}"#).unwrap_err().contains("issuer"));
         assert!(SigninConfig::parse(r#"{"issuer":"i","client_id":"c","scopes":"profile"}"#).unwrap_err().contains("openid"));
@@ -143,8 +146,14 @@ mod tests {
         let c = config();
         assert_eq!(role_for(&c, &claims(json!({"roles": ["Other", "Visitgate.PlatformAdmin"]}))), Ok(Role::PlatformAdmin));
         assert_eq!(role_for(&c, &claims(json!({"roles": "Northwind admins"}))), Ok(Role::TenantAdmin { tenant_id: "northwind".into() }));
-        assert_eq!(role_for(&c, &claims(json!({"roles": ["Visitgate.TenantAdmin.demo"]}))), Ok(Role::TenantAdmin { tenant_id: "demo".into() }));
-        assert_eq!(role_for(&c, &claims(json!({"roles": ["Visitgate.TenantAdmin.demo", "Visitgate.PlatformAdmin"]}))), Ok(Role::PlatformAdmin));
+        assert_eq!(
+            role_for(&c, &claims(json!({"roles": ["Visitgate.TenantAdmin.demo"]}))),
+            Ok(Role::TenantAdmin { tenant_id: "demo".into() })
+        );
+        assert_eq!(
+            role_for(&c, &claims(json!({"roles": ["Visitgate.TenantAdmin.demo", "Visitgate.PlatformAdmin"]}))),
+            Ok(Role::PlatformAdmin)
+        );
         assert_eq!(role_for(&c, &claims(json!({"roles": ["Visitgate.TenantAdmin.Bad_Id"]}))), Err(RoleError::NoRole));
         assert_eq!(role_for(&c, &claims(json!({}))), Err(RoleError::NoRole));
         assert_eq!(role_for(&c, &claims(json!({"groups": ["Visitgate.PlatformAdmin"]}))), Err(RoleError::NoRole), "other claim");

@@ -9,9 +9,9 @@ use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use shared::fhir_url::is_acceptable_endpoint;
 
+use crate::ctx::Ctx;
 use crate::error::Error;
 use crate::upstream::get_json;
-use crate::ctx::Ctx;
 
 const TTL_SECS: u64 = 3600;
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -49,7 +49,9 @@ pub fn check(meta: ProviderMetadata, issuer: &str, dev_mode: bool) -> Result<Pro
     if meta.issuer != issuer {
         return Err(format!("it names the issuer {} instead of {issuer}", meta.issuer));
     }
-    for (name, v) in [("authorization_endpoint", &meta.authorization_endpoint), ("token_endpoint", &meta.token_endpoint), ("jwks_uri", &meta.jwks_uri)] {
+    for (name, v) in
+        [("authorization_endpoint", &meta.authorization_endpoint), ("token_endpoint", &meta.token_endpoint), ("jwks_uri", &meta.jwks_uri)]
+    {
         if !is_acceptable_endpoint(v, dev_mode) {
             return Err(format!("its {name} {v} is not https"));
         }

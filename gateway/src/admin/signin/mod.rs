@@ -19,12 +19,12 @@ use worker::{Headers, Method, Request, Response};
 
 use self::config::{RoleError, SigninConfig};
 use crate::crypto::{constant_time_eq, pkce_challenge, random_bytes, random_token};
+use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::oidc::client_auth::basic_auth;
-use crate::seal::{self, Expiring, OpenError};
 use crate::oidc::id_token::{self, IdTokenError};
+use crate::seal::{self, Expiring, OpenError};
 use crate::upstream::{send, UpstreamError};
-use crate::ctx::Ctx;
 
 pub const CALLBACK_PATH: &str = "/admin/callback";
 const COOKIE_PREFIX: &str = "vg_signin_";
@@ -58,7 +58,9 @@ pub fn configured(ctx: &Ctx) -> Result<SigninConfig> {
     let text = ctx.env.var(config::VAR).ok().map(|v| v.to_string()).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
         Error::new(404, "signin_not_configured", "Signing in with an organisation account is not set up on this Visitgate (no ADMIN_OIDC). Use a one-time sign-in link from your platform admin.")
     })?;
-    SigninConfig::parse(&text).map_err(|why| Error::new(500, "signin_misconfigured", format!("The sign-in settings are not valid: {why}. Ask your Visitgate administrator.")))
+    SigninConfig::parse(&text).map_err(|why| {
+        Error::new(500, "signin_misconfigured", format!("The sign-in settings are not valid: {why}. Ask your Visitgate administrator."))
+    })
 }
 
 fn redirect_uri(ctx: &Ctx) -> String {
@@ -80,8 +82,14 @@ pub async fn start(ctx: &Ctx) -> Result<Response> {
     let config = configured(ctx)?;
     let key = crate::seal::cookie_key(ctx)?;
     let p = discovery::provider(ctx, &config.issuer).await?;
-    let s = SigninState { state: random_token(32), nonce: random_token(32), code_verifier: random_token(32), expires_at: crate::clock::now_secs() + TTL_SECS };
-    let mut url = url::Url::parse(&p.meta.authorization_endpoint).map_err(|_| Error::new(502, "signin_provider_unavailable", "The sign-in service's authorize address is not a URL."))?;
+    let s = SigninState {
+        state: random_token(32),
+        nonce: random_token(32),
+        code_verifier: random_token(32),
+        expires_at: crate::clock::now_secs() + TTL_SECS,
+    };
+    let mut url = url::Url::parse(&p.meta.authorization_endpoint)
+        .map_err(|_| Error::new(502, "signin_provider_unavailable", "The sign-in service's authorize address is not a URL."))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &config.client_id)
@@ -116,31 +124,48 @@ const AGAIN: &str = "Go back to the admin portal and sign in again.";
 
 async fn callback_inner<'a>(req: &Request, ctx: &Ctx, param: &impl Fn(&str) -> Option<&'a str>) -> Result<Response> {
     let config = configured(ctx)?;
-    let state = param("state").ok_or_else(|| Error::bad_request("signin_state_missing", format!("The sign-in service's answer has no state, so it cannot be matched to a sign-in. {AGAIN}")))?;
+    let state = param("state").ok_or_else(|| {
+        Error::bad_request(
+            "signin_state_missing",
+            format!("The sign-in service's answer has no state, so it cannot be matched to a sign-in. {AGAIN}"),
+        )
+    })?;
     let sealed = crate::http::cookie(req, &cookie_name(state)).ok_or_else(|| {
         Error::bad_request("signin_cookie_missing", format!("This answer does not belong to a sign-in started in this browser, or it took longer than 10 minutes. {AGAIN} (Cookies for Visitgate must be allowed.)"))
     })?;
     let key = crate::seal::cookie_key(ctx)?;
     let s: SigninState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
         OpenError::Expired => Error::bad_request("signin_state_expired", format!("The sign-in took longer than 10 minutes. {AGAIN}")),
-        OpenError::Invalid => Error::bad_request("signin_state_invalid", format!("The sign-in cookie was altered or is not from this Visitgate, so the sign-in was refused. {AGAIN}")),
+        OpenError::Invalid => Error::bad_request(
+            "signin_state_invalid",
+            format!("The sign-in cookie was altered or is not from this Visitgate, so the sign-in was refused. {AGAIN}"),
+        ),
     })?;
     if !constant_time_eq(&s.state, state) {
-        return Err(Error::bad_request("signin_state_mismatch", format!("The sign-in service's answer does not match this sign-in (state mismatch), so it was refused. {AGAIN}")));
+        return Err(Error::bad_request(
+            "signin_state_mismatch",
+            format!("The sign-in service's answer does not match this sign-in (state mismatch), so it was refused. {AGAIN}"),
+        ));
     }
     if let Some(error) = param("error") {
         let detail = param("error_description").map(|d| format!(": {d}")).unwrap_or_default();
         let (status, code) = if error == "access_denied" { (403, "signin_denied") } else { (502, "signin_authorize_failed") };
         return Err(Error::new(status, code, format!("Your organisation's sign-in service did not sign you in ({error}{detail}). If you should have access, ask your identity administrator.")));
     }
-    let code = param("code").ok_or_else(|| Error::bad_request("signin_code_missing", format!("The sign-in service's answer has no authorization code. {AGAIN}")))?;
+    let code = param("code").ok_or_else(|| {
+        Error::bad_request("signin_code_missing", format!("The sign-in service's answer has no authorization code. {AGAIN}"))
+    })?;
     let p = discovery::provider(ctx, &config.issuer).await?;
-    let (spent, token) = join(crate::storage::launch_guard::spend(ctx, &s.state, s.expires_at), exchange(ctx, &config, &p.meta, code, &s.code_verifier)).await;
+    let (spent, token) =
+        join(crate::storage::launch_guard::spend(ctx, &s.state, s.expires_at), exchange(ctx, &config, &p.meta, code, &s.code_verifier))
+            .await;
     if !spent? {
         return Err(Error::bad_request("signin_state_replayed", format!("This sign-in answer was already used. {AGAIN}")));
     }
     let id_token = token?;
-    let verify = |keys: &jsonwebtoken::jwk::JwkSet| id_token::verify_oidc(&id_token, keys, &config.issuer, &config.client_id, &s.nonce, crate::clock::now_secs());
+    let verify = |keys: &jsonwebtoken::jwk::JwkSet| {
+        id_token::verify_oidc(&id_token, keys, &config.issuer, &config.client_id, &s.nonce, crate::clock::now_secs())
+    };
     let claims = match verify(&discovery::keys(&config.issuer, &p, false).await?) {
         Err(IdTokenError::UnknownKey) => verify(&discovery::keys(&config.issuer, &p, true).await?),
         other => other,
@@ -187,19 +212,34 @@ pub fn parse_token_answer(status: u16, body: &str) -> Result<String> {
             .and_then(|a| a.error.map(|e| format!("{e}{}", a.error_description.map(|d| format!(": {d}")).unwrap_or_default())))
             .unwrap_or_else(|| format!("HTTP {status}"));
         return Err(if status >= 500 {
-            Error::new(502, "signin_token_failed", format!("Your organisation's sign-in service failed to complete the sign-in ({detail}). Try again in a minute."))
+            Error::new(
+                502,
+                "signin_token_failed",
+                format!("Your organisation's sign-in service failed to complete the sign-in ({detail}). Try again in a minute."),
+            )
         } else {
             Error::new(502, "signin_token_refused", format!("Your organisation's sign-in service refused to complete the sign-in ({detail}). {AGAIN} If it keeps happening, check the client id and secret in ADMIN_OIDC."))
         });
     }
     answer.and_then(|a| a.id_token).filter(|t| !t.is_empty()).ok_or_else(|| {
-        Error::new(502, "signin_no_id_token", "The sign-in service returned no id_token, so Visitgate cannot tell who signed in. Check that the openid scope is granted.")
+        Error::new(
+            502,
+            "signin_no_id_token",
+            "The sign-in service returned no id_token, so Visitgate cannot tell who signed in. Check that the openid scope is granted.",
+        )
     })
 }
 
 async fn exchange(ctx: &Ctx, config: &SigninConfig, meta: &discovery::ProviderMetadata, code: &str, verifier: &str) -> Result<String> {
     let secret = ctx.secret(&config.client_secret_ref).ok_or_else(|| {
-        Error::new(500, "signin_client_secret_missing", format!("The sign-in client secret (Worker secret {}) is not set up. Ask your Visitgate administrator.", config.client_secret_ref))
+        Error::new(
+            500,
+            "signin_client_secret_missing",
+            format!(
+                "The sign-in client secret (Worker secret {}) is not set up. Ask your Visitgate administrator.",
+                config.client_secret_ref
+            ),
+        )
     })?;
     let headers = Headers::new();
     headers.set("content-type", "application/x-www-form-urlencoded")?;
@@ -217,8 +257,12 @@ async fn exchange(ctx: &Ctx, config: &SigninConfig, meta: &discovery::ProviderMe
         headers.set("authorization", &basic_auth(&config.client_id, &secret))?;
     }
     let resp = send(Method::Post, &meta.token_endpoint, headers, Some(form.finish()), TIMEOUT).await.map_err(|e| match e {
-        UpstreamError::Timeout => Error::new(504, "signin_token_timeout", "Your organisation's sign-in service did not answer in time. Try again in a minute."),
-        UpstreamError::Network(w) => Error::new(502, "signin_token_failed", format!("Your organisation's sign-in service could not be reached ({w}).")),
+        UpstreamError::Timeout => {
+            Error::new(504, "signin_token_timeout", "Your organisation's sign-in service did not answer in time. Try again in a minute.")
+        }
+        UpstreamError::Network(w) => {
+            Error::new(502, "signin_token_failed", format!("Your organisation's sign-in service could not be reached ({w})."))
+        }
     })?;
     parse_token_answer(resp.status, &resp.body)
 }
