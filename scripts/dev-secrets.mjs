@@ -17,7 +17,9 @@ if (existsSync(file)) {
 }
 const wanted = { ...gatewaySecrets(), EHR_CLIENT_SECRET_DEMO: 'demo-client-secret', TWILIO_AUTH_TOKEN: DEFAULT_ACCOUNT.authToken,
   SENDGRID_API_KEY: 'SG.dev-key', ACS_ACCESS_KEY: DEV_ACS_ACCESS_KEY,
-  ADMIN_OIDC_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret };
+  ADMIN_OIDC_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret,
+  // Which Worker secrets the demo tenant may use (a variable, kept here with them).
+  TENANT_SECRETS: JSON.stringify({ demo: ['EHR_CLIENT_SECRET_DEMO', 'TWILIO_AUTH_TOKEN', 'SENDGRID_API_KEY', 'ACS_ACCESS_KEY', 'VIDEO_CLIENT_SECRET'] }) };
 const merged = { ...wanted, ...current };
 writeFileSync(file, Object.entries(merged).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n');
 chmodSync(file, 0o600);

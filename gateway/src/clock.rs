@@ -39,3 +39,25 @@ pub fn rfc1123(secs: u64) -> String {
 pub fn today() -> String {
     now_iso()[..10].to_string()
 }
+
+/// Whether the runtime knows `tz` as an IANA time zone (`Europe/Berlin`):
+/// asked of `Intl.DateTimeFormat`, which refuses unknown zones with a
+/// RangeError (caught here, never thrown on).
+pub fn is_time_zone(tz: &str) -> bool {
+    if tz.is_empty() || tz.len() > 64 || tz.trim() != tz {
+        return false;
+    }
+    let opts = js_sys::Object::new();
+    if js_sys::Reflect::set(&opts, &"timeZone".into(), &tz.into()).is_err() {
+        return false;
+    }
+    use wasm_bindgen::JsCast;
+    let Some(ctor) = js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
+        .and_then(|intl| js_sys::Reflect::get(&intl, &"DateTimeFormat".into()))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return false;
+    };
+    js_sys::Reflect::construct(&ctor, &js_sys::Array::of2(&"en".into(), &opts)).is_ok()
+}

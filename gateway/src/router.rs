@@ -10,15 +10,20 @@ use crate::{admin, http, launch, notify, oidc, pages, patient, visit};
 pub async fn handle(req: Request, env: Env, exec: Context) -> Response {
     let path = req.path();
     let api = path.starts_with("/api/");
-    let result = match Ctx::new(env, &req, Some(exec)) {
-        Ok(ctx) => route(req, &ctx, &path).await,
-        Err(e) => Err(e),
+    let (result, dev_mode) = match Ctx::new(env, &req, Some(exec)) {
+        Ok(ctx) => (route(req, &ctx, &path).await, ctx.dev_mode),
+        Err(e) => (Err(e), false),
     };
-    match result {
+    let mut resp = match result {
         Ok(resp) => resp,
         Err(err) if api => http::api_error(&err),
         Err(err) => pages::error_page(&err),
+    };
+    if !dev_mode && resp.status_code() != 101 {
+        // Browsers keep to https for this host from the first answer on.
+        let _ = resp.headers_mut().set("strict-transport-security", "max-age=31536000; includeSubDomains");
     }
+    resp
 }
 
 async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {

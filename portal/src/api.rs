@@ -282,6 +282,23 @@ pub async fn secrets(id: String) -> Result<Vec<StoredSecret>, Failure> {
     read_json::<shared::api::SecretList>(resp).await.map(|s| s.secrets)
 }
 
+/// `GET /api/v1/tokens?tenant_id=`: the tenant's API tokens (never a value).
+pub async fn tokens(tenant_id: String) -> Result<Vec<shared::api::ApiTokenInfo>, Failure> {
+    let url = format!("/api/v1/tokens?{}", url_pair("tenant_id", &tenant_id));
+    let resp = request(gloo_net::http::Request::get(&url)).send().await.map_err(Failure::network)?;
+    read_json::<shared::api::ApiTokenList>(resp).await.map(|l| l.tokens)
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revoked at once.
+pub async fn revoke_token(id: String, csrf: Csrf) -> Result<(), Failure> {
+    let resp = send_write("DELETE", &format!("/api/v1/tokens/{}", url_pair("", &id).trim_start_matches('=')), &csrf, None, None).await?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(failure(resp).await)
+    }
+}
+
 /// `PUT …/secrets/{name}`: stores a value (write-only).
 pub async fn store_secret(id: String, name: String, value: String, csrf: Csrf) -> Result<(), Failure> {
     let body = serde_json::json!({ "value": value }).to_string();

@@ -14,6 +14,9 @@ mod views;
 mod widgets;
 
 fn main() {
+    // Panic messages in the console for development builds only: the
+    // formatting machinery costs the first load several KiB.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App)
 }

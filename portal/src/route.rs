@@ -11,16 +11,18 @@ pub enum Section {
     Records,
     Audit,
     Reports,
+    Tokens,
 }
 
 /// Each section: its tab label and its name in the address.
-pub const SECTIONS: [(Section, &str, &str); 6] = [
+pub const SECTIONS: [(Section, &str, &str); 7] = [
     (Section::FhirBases, "FHIR bases", "fhir-bases"),
     (Section::Sms, "SMS", "sms"),
     (Section::Video, "Video", "video"),
     (Section::Records, "Review and finish", "records"),
     (Section::Audit, "Audit log", "audit"),
     (Section::Reports, "Reports", "reports"),
+    (Section::Tokens, "API tokens", "tokens"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -109,10 +109,34 @@ pub struct NewApiToken {
     pub role: RoleName,
     #[serde(default)]
     pub tenant_id: Option<String>,
+    /// How long the token works: 1–365 days, 90 when not given.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// An API token as listed: never its value (only its hash is stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokenInfo {
+    pub id: String,
+    pub label: String,
+    pub role: Role,
+    pub created_at: String,
+    pub created_by: String,
+    /// Unix milliseconds.
+    pub expires_at_ms: f64,
+}
+
+/// `GET /api/v1/tokens[?tenant_id=]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokenList {
+    pub tokens: Vec<ApiTokenInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuedSecret {
+    /// The token's id (to list and revoke it), when it is a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Shown once; only its SHA-256 is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -129,6 +153,14 @@ pub struct NewLoginLink {
     pub role: RoleName,
     #[serde(default)]
     pub tenant_id: Option<String>,
+}
+
+/// `PUT /api/v1/tenants/{id}/provider-hosts` (platform admin): provider
+/// hosts this tenant may use besides the providers' own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderHosts {
+    pub hosts: Vec<String>,
 }
 
 /// `POST …/sms/numbers`: where the new number should be.

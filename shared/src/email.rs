@@ -170,7 +170,7 @@ impl EmailSettings {
     }
 
     /// Problems as `(field, message)`.
-    pub fn problems(&self, dev_mode: bool) -> Vec<(String, String)> {
+    pub fn problems(&self, dev_mode: bool, allowed_hosts: &[String]) -> Vec<(String, String)> {
         let mut out = vec![];
         for (lang, t) in &self.templates {
             for kind in ALL_KINDS {
@@ -184,8 +184,8 @@ impl EmailSettings {
         }
         match &self.provider {
             EmailProvider::AcsEmail { endpoint, access_key_ref, sender_address } => {
-                if !crate::fhir_url::is_acceptable_endpoint(endpoint, dev_mode) {
-                    out.push(("provider.endpoint".into(), "The Communication Services endpoint must be https://.".into()));
+                if let Some(why) = crate::providers::endpoint_problem(crate::providers::Provider::Acs, endpoint, dev_mode, allowed_hosts) {
+                    out.push(("provider.endpoint".into(), why));
                 }
                 if !crate::sms::is_secret_name(access_key_ref) {
                     out.push((
@@ -198,8 +198,10 @@ impl EmailSettings {
                 }
             }
             EmailProvider::SendGrid { api_base, api_key_ref, from_email } => {
-                if !crate::fhir_url::is_acceptable_endpoint(api_base, dev_mode) {
-                    out.push(("provider.api_base".into(), "The API address must be https://.".into()));
+                if let Some(why) =
+                    crate::providers::endpoint_problem(crate::providers::Provider::SendGrid, api_base, dev_mode, allowed_hosts)
+                {
+                    out.push(("provider.api_base".into(), why));
                 }
                 if !crate::sms::is_secret_name(api_key_ref) {
                     out.push((
@@ -274,9 +276,9 @@ mod tests {
         }))
         .unwrap();
         assert!(!s.may_send(), "no consent, no email");
-        assert!(s.problems(false).is_empty());
+        assert!(s.problems(false, &[]).is_empty());
         s.provider = EmailProvider::AcsEmail { endpoint: "http://x".into(), access_key_ref: "k".into(), sender_address: "nope".into() };
-        let fields: Vec<String> = s.problems(false).into_iter().map(|p| p.0).collect();
+        let fields: Vec<String> = s.problems(false, &[]).into_iter().map(|p| p.0).collect();
         assert_eq!(fields, ["provider.endpoint", "provider.access_key_ref", "provider.sender_address"]);
     }
 

@@ -18,6 +18,8 @@ pub enum UrlProblem {
     HasQuery,
     HasFragment,
     HasCredentials,
+    /// An IP address, or a name that only means something inside a network.
+    NotAPublicHost,
 }
 
 impl UrlProblem {
@@ -31,6 +33,7 @@ impl UrlProblem {
             UrlProblem::HasQuery => "url_has_query",
             UrlProblem::HasFragment => "url_has_fragment",
             UrlProblem::HasCredentials => "url_has_credentials",
+            UrlProblem::NotAPublicHost => "url_not_public",
         }
     }
 
@@ -48,6 +51,9 @@ impl UrlProblem {
             UrlProblem::HasQuery => "Remove the query (the part from '?'): a FHIR base URL has none.".into(),
             UrlProblem::HasFragment => "Remove the fragment (the part from '#'): a FHIR base URL has none.".into(),
             UrlProblem::HasCredentials => "Remove the user name or password from the URL.".into(),
+            UrlProblem::NotAPublicHost => {
+                "Use the server's public host name: IP addresses and local or internal names (localhost, .local, .internal) are not allowed.".into()
+            }
         }
     }
 }
@@ -74,6 +80,9 @@ pub fn normalize_fhir_base(input: &str, dev_mode: bool) -> Result<String, UrlPro
     if url.host().is_none() {
         return Err(UrlProblem::NotAUrl);
     }
+    if !dev_mode && !is_public_host(&url) {
+        return Err(UrlProblem::NotAPublicHost);
+    }
     if url.query().is_some() {
         return Err(UrlProblem::HasQuery);
     }
@@ -98,8 +107,29 @@ pub fn normalize_fhir_base(input: &str, dev_mode: bool) -> Result<String, UrlPro
 /// https, or loopback http in dev mode.
 pub fn is_acceptable_endpoint(url: &str, dev_mode: bool) -> bool {
     match Url::parse(url) {
-        Ok(u) => u.scheme() == "https" || (dev_mode && u.scheme() == "http" && is_loopback(&u)),
+        Ok(u) if dev_mode => u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)),
+        Ok(u) => u.scheme() == "https" && is_public_host(&u),
         Err(_) => false,
+    }
+}
+
+/// Outside dev mode the gateway only calls hosts on the public internet by
+/// name: never an IP literal (loopback, private, link-local such as
+/// 169.254.169.254, or any other) and never a name that only resolves inside
+/// a network. Names that resolve to private addresses are the resolver's
+/// business: Workers cannot look them up, and Cloudflare does not route
+/// subrequests into private networks.
+pub fn is_public_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            let internal = ["localhost", "local", "internal", "localdomain", "home.arpa", "intranet", "lan", "corp"];
+            d.contains('.')
+                && !internal.iter().any(|s| d == *s || d.ends_with(&format!(".{s}")))
+                && !d.ends_with(".arpa")
+                && !d.split('.').next_back().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        }
+        _ => false,
     }
 }
 
@@ -115,6 +145,30 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_dev_mode_only_public_host_names() {
+        for bad in [
+            "https://10.0.0.5/r4/t",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/r4",
+            "https://[fd00::1]/r4",
+            "https://127.0.0.1/r4",
+            "https://8.8.8.8/r4",
+            "https://localhost/r4",
+            "https://metadata.google.internal/r4",
+            "https://printer.local/r4",
+            "https://intranet/r4",
+            "https://2130706433/r4",
+        ] {
+            assert_eq!(normalize_fhir_base(bad, false), Err(UrlProblem::NotAPublicHost), "{bad}");
+            assert!(!is_acceptable_endpoint(bad, false), "{bad}");
+        }
+        assert!(normalize_fhir_base("https://fhir-ehr.cerner.com/r4/ec2458f2", false).is_ok());
+        assert!(is_acceptable_endpoint("https://authorization.cerner.com/tenants/x/token", false));
+        // Dev mode: the stand-ins on loopback.
+        assert!(normalize_fhir_base("http://127.0.0.1:8790/r4/good", true).is_ok());
+    }
 
     fn ok(input: &str) -> String {
         normalize_fhir_base(input, false).unwrap()

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod integration;
 pub mod kv_keys;
 pub mod patient_link;
+pub mod providers;
 pub mod report;
 pub mod schedule;
 pub mod smart;

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::providers::{endpoint_problem, Provider};
+
 const GSM7_BASIC: &str =
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENSION: &str = "^{}\\[~]|€\u{000C}";
@@ -343,7 +345,7 @@ pub fn patient_language(patient: &serde_json::Value) -> &'static str {
 
 impl SmsSettings {
     /// Problems as `(field, message)`; `bases` are the tenant's FHIR base ids.
-    pub fn problems(&self, bases: &[&str], dev_mode: bool) -> Vec<(String, String)> {
+    pub fn problems(&self, bases: &[&str], dev_mode: bool, allowed_hosts: &[String]) -> Vec<(String, String)> {
         let mut out = vec![];
         for n in &self.numbers {
             if !is_e164(n) {
@@ -385,13 +387,13 @@ impl SmsSettings {
                         "Name the secret that holds the auth token (capital letters, digits, '_'; not one of Visitgate's own keys).".into(),
                     ));
                 }
-                if !crate::fhir_url::is_acceptable_endpoint(api_base, dev_mode) {
-                    out.push(("provider.api_base".into(), "The API address must be https://.".into()));
+                if let Some(why) = endpoint_problem(Provider::Twilio, api_base, dev_mode, allowed_hosts) {
+                    out.push(("provider.api_base".into(), why));
                 }
             }
             SmsProvider::Acs { endpoint, access_key_ref } => {
-                if !crate::fhir_url::is_acceptable_endpoint(endpoint, dev_mode) {
-                    out.push(("provider.endpoint".into(), "The Communication Services endpoint must be https://.".into()));
+                if let Some(why) = endpoint_problem(Provider::Acs, endpoint, dev_mode, allowed_hosts) {
+                    out.push(("provider.endpoint".into(), why));
                 }
                 if !is_secret_name(access_key_ref) {
                     out.push((
@@ -428,7 +430,7 @@ mod settings_tests {
         assert_eq!(s.reminder_offsets_minutes, [1440, 15]);
         assert!(s.templates.contains_key("de"));
         assert!(!s.may_send(), "no consent, no texts");
-        assert!(s.problems(&["fb-1"], false).is_empty());
+        assert!(s.problems(&["fb-1"], false, &[]).is_empty());
     }
 
     #[test]
@@ -437,7 +439,7 @@ mod settings_tests {
         s.numbers.push("555-0100".into());
         s.base_numbers.insert("fb-9".into(), "+15550000000".into());
         s.templates.get_mut("en").unwrap().reminder = "Hi {name}".into();
-        let fields: Vec<String> = s.problems(&["fb-1"], false).into_iter().map(|p| p.0).collect();
+        let fields: Vec<String> = s.problems(&["fb-1"], false, &[]).into_iter().map(|p| p.0).collect();
         assert_eq!(fields, ["numbers", "base_numbers", "base_numbers", "templates.en"]);
         assert!(is_e164("+4930123456") && !is_e164("+0123456789") && !is_e164("12345678"));
     }

@@ -31,6 +31,10 @@ pub struct Tenant {
     pub sms: Option<crate::sms::SmsSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<crate::email::EmailSettings>,
+    /// Provider hosts a platform admin allowed for this tenant besides the
+    /// providers' own (`providers`); tenant admins cannot change it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provider_hosts: Vec<String>,
     /// Bumped by every save; the API's ETag is `"v{version}"`.
     pub version: u64,
     pub created_at: String,

@@ -114,6 +114,27 @@ impl Judge {
 
 /// Describes a fetch outcome for the report and, when it is not usable JSON,
 /// says why in words.
+/// A value from the server as the report may show it: only what the field
+/// can hold (printable ASCII), and short. Reports never carry a server's
+/// content beyond the fields they name.
+fn named(v: &str, max: usize) -> String {
+    let clean: String = v.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(max).collect();
+    if v.chars().count() > max {
+        format!("{clean}…")
+    } else {
+        clean
+    }
+}
+
+/// Why JSON did not fit a type, without the values that did not fit.
+fn serde_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.split('`').nth(1) {
+        Some(field) if text.starts_with("missing field") => format!("missing field {}", named(field, 64)),
+        _ => "a field is missing or has the wrong type".into(),
+    }
+}
+
 fn read_json(url: &str, fetched: &Fetched) -> (String, Result<Value, String>) {
     match fetched {
         Fetched::TimedOut => (
@@ -129,7 +150,7 @@ fn read_json(url: &str, fetched: &Fetched) -> (String, Result<Value, String>) {
             )),
         ),
         Fetched::Response { status, content_type, body } => {
-            let ct = content_type.clone().unwrap_or_else(|| "no content type".into());
+            let ct = content_type.as_deref().map(|c| named(c.split(';').next().unwrap_or_default().trim(), 60)).unwrap_or_else(|| "no content type".into());
             let outcome = format!("HTTP {status}, {ct}, {} bytes", body.len());
             if !(200..300).contains(status) {
                 return (
@@ -164,7 +185,7 @@ fn oauth_uris(capability: &Value) -> (Option<String>, Option<String>) {
         let exts = rest.pointer("/security/extension").and_then(Value::as_array).cloned().unwrap_or_default();
         for ext in exts.iter().filter(|e| e.get("url").and_then(Value::as_str) == Some(OAUTH_URIS)) {
             for inner in ext.get("extension").and_then(Value::as_array).into_iter().flatten() {
-                let uri = inner.get("valueUri").and_then(Value::as_str).map(str::to_string);
+                let uri = inner.get("valueUri").and_then(Value::as_str).map(|u| named(u, 2048));
                 match inner.get("url").and_then(Value::as_str) {
                     Some("authorize") => authorize = uri,
                     Some("token") => token = uri,
@@ -223,7 +244,7 @@ pub fn evaluate(
     // The CapabilityStatement: FHIR version, and the SMART v1 fallback.
     match &meta_json {
         Ok(cap) if cap.get("resourceType").and_then(Value::as_str) == Some("CapabilityStatement") => {
-            let version = cap.get("fhirVersion").and_then(Value::as_str).map(str::to_string);
+            let version = cap.get("fhirVersion").and_then(Value::as_str).map(|v| named(v, 20));
             match version.as_deref() {
                 Some(v) if v.starts_with("4.0.") => {}
                 Some(v) => j.error(
@@ -251,7 +272,7 @@ pub fn evaluate(
         Ok(v) => match serde_json::from_value::<SmartConfiguration>(v) {
             Ok(c) => Some(c),
             Err(e) => {
-                j.error("smart_configuration_invalid", format!("{smart_url} is not a valid SMART configuration ({e})."));
+                j.error("smart_configuration_invalid", format!("{smart_url} is not a valid SMART configuration ({}).", serde_reason(&e)));
                 None
             }
         },
@@ -272,11 +293,12 @@ pub fn evaluate(
 
     if let Some(c) = config {
         report.discovery = DiscoverySource::SmartConfiguration;
-        report.authorization_endpoint = c.authorization_endpoint.clone();
-        report.token_endpoint = c.token_endpoint.clone();
-        report.issuer = c.issuer.clone();
-        report.jwks_uri = c.jwks_uri.clone();
-        report.capabilities = c.capabilities.clone();
+        let url = |u: &Option<String>| u.as_deref().map(|u| named(u, 2048));
+        report.authorization_endpoint = url(&c.authorization_endpoint);
+        report.token_endpoint = url(&c.token_endpoint);
+        report.issuer = url(&c.issuer);
+        report.jwks_uri = url(&c.jwks_uri);
+        report.capabilities = c.capabilities.iter().take(64).map(|x| named(x, 64)).collect();
 
         for (name, value) in
             [("authorization_endpoint", &c.authorization_endpoint), ("token_endpoint", &c.token_endpoint), ("jwks_uri", &c.jwks_uri)]
@@ -396,6 +418,24 @@ mod tests {
 
     fn codes(r: &ValidationReport) -> Vec<&str> {
         r.errors().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn reports_never_echo_what_a_server_sent_beyond_the_named_fields() {
+        let leaked = "LEAKED-internal-secret-9a7";
+        let mut smart = good_smart();
+        smart["capabilities"] = json!(leaked);
+        let meta = Fetched::Response {
+            status: 200,
+            content_type: Some(format!("application/json; note={leaked}")),
+            body: json!({"resourceType": "CapabilityStatement", "fhirVersion": format!("4.0.1-{leaked}-{}", "x".repeat(100))}).to_string(),
+        };
+        let r = run(json_ok(smart), meta, ClientAuthMethod::PrivateKeyJwt);
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains(leaked), "{text}");
+        assert!(codes(&r).contains(&"smart_configuration_invalid"));
+        // A named field is shown, within its bounds.
+        assert!(r.fhir_version.as_deref().is_some_and(|v| v.chars().count() <= 21));
     }
 
     #[test]

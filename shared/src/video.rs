@@ -48,8 +48,18 @@ fn default_graph_base() -> String {
 
 impl VideoSettings {
     /// Problems with the settings as `(field, message)`; empty when usable.
-    pub fn problems(&self, dev_mode: bool) -> Vec<(&'static str, String)> {
+    pub fn problems(&self, dev_mode: bool, allowed_hosts: &[String]) -> Vec<(&'static str, String)> {
         let mut out = vec![];
+        if let VideoSettings::Teams(t) = self {
+            use crate::providers::{endpoint_problem, Provider};
+            for (field, provider, v) in
+                [("video.login_base", Provider::EntraLogin, &t.login_base), ("video.graph_base", Provider::MicrosoftGraph, &t.graph_base)]
+            {
+                if let Some(why) = endpoint_problem(provider, v, dev_mode, allowed_hosts) {
+                    out.push((field, why));
+                }
+            }
+        }
         let mut url = |field: &'static str, v: &str| {
             if !is_acceptable_endpoint(v, dev_mode) || v.ends_with('/') {
                 out.push((field, format!("{field} must be an https:// address without a trailing slash.")));
@@ -86,6 +96,39 @@ pub struct LaunchSettings {
     /// After a clinician's first sign-in, go straight into the meeting.
     #[serde(default)]
     pub skip_provider_page: bool,
+    /// Origins (`https://host[:port]`) of the EHR pages that may show the
+    /// clinician's visit page in a frame; none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_ancestors: Vec<String>,
+}
+
+impl LaunchSettings {
+    /// The first problem as `(field, message)`.
+    pub fn problem(&self) -> Option<(String, String)> {
+        if self.frame_ancestors.len() > 10 {
+            return Some(("launch.frame_ancestors".into(), "List at most 10 EHR origins.".into()));
+        }
+        self.frame_ancestors.iter().enumerate().find(|(_, o)| !is_https_origin(o)).map(|(i, o)| {
+            (
+                format!("launch.frame_ancestors.{i}"),
+                format!("{o} is not an origin: give https://host (and a port if needed), nothing more."),
+            )
+        })
+    }
+}
+
+/// `https://host[:port]` and nothing else.
+pub fn is_https_origin(o: &str) -> bool {
+    url::Url::parse(o).is_ok_and(|u| {
+        u.scheme() == "https"
+            && u.host_str().is_some_and(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+            && u.username().is_empty()
+            && u.password().is_none()
+            && u.path() == "/"
+            && u.query().is_none()
+            && u.fragment().is_none()
+            && u.origin().ascii_serialization() == o
+    })
 }
 
 fn yes() -> bool {
@@ -94,13 +137,25 @@ fn yes() -> bool {
 
 impl Default for LaunchSettings {
     fn default() -> Self {
-        LaunchSettings { write_back: true, skip_provider_page: false }
+        LaunchSettings { write_back: true, skip_provider_page: false, frame_ancestors: vec![] }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_ancestors_are_bare_https_origins() {
+        assert!(is_https_origin("https://ehr.example.org") && is_https_origin("https://ehr.example.org:8443"));
+        for bad in
+            ["http://ehr.example.org", "https://ehr.example.org/", "https://ehr.example.org/path", "*", "https://*.example.org", "'self'"]
+        {
+            assert!(!is_https_origin(bad), "{bad}");
+        }
+        let l = LaunchSettings { frame_ancestors: vec!["https://ok.example".into(), "https://x.example/p".into()], ..Default::default() };
+        assert_eq!(l.problem().map(|p| p.0).as_deref(), Some("launch.frame_ancestors.1"));
+    }
 
     #[test]
     fn teams_defaults_to_microsoft_endpoints() {
@@ -110,7 +165,7 @@ mod tests {
         .unwrap();
         let VideoSettings::Teams(t) = &v else { panic!() };
         assert_eq!(t.graph_base, "https://graph.microsoft.com");
-        assert!(v.problems(false).is_empty());
+        assert!(v.problems(false, &[]).is_empty());
     }
 
     #[test]
@@ -120,7 +175,7 @@ mod tests {
             app_id: "a".into(),
             secret_ref: "my secret!".into(),
         });
-        let fields: Vec<_> = v.problems(false).into_iter().map(|p| p.0).collect();
+        let fields: Vec<_> = v.problems(false, &[]).into_iter().map(|p| p.0).collect();
         assert_eq!(fields, ["video.base_url", "video.secret_ref"]);
         let own_key = VideoSettings::Jitsi(JitsiSettings {
             base_url: "https://meet.example.org".into(),
@@ -128,7 +183,7 @@ mod tests {
             secret_ref: "LAUNCH_COOKIE_KEY".into(),
         });
         assert_eq!(
-            own_key.problems(false).into_iter().map(|p| p.0).collect::<Vec<_>>(),
+            own_key.problems(false, &[]).into_iter().map(|p| p.0).collect::<Vec<_>>(),
             ["video.secret_ref"],
             "the gateway's own keys are not for tenants"
         );

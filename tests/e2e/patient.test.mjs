@@ -49,7 +49,7 @@ test('device check, lobby, then through to the meeting when the clinician joins'
   // Checked while still on our page: the meeting stand-in (another origin) has its own 404s, e.g. favicon.
   assert.deepEqual(problems, []);
   // The clinician presses Join on the provider page: the patient moves on.
-  const join = await provider.browser.get(`${provider.url}/join`);
+  const join = await provider.browser.post(`${provider.url}/join`, {});
   assert.match(join.url, /meetup-join/);
   await page.waitForURL(u => u.href.includes('meetup-join'), { timeout: 10_000 });
   assert.equal(new URL(page.url()).origin, new URL(ctx.stack.video.url).origin);
@@ -92,7 +92,7 @@ test('a patient who closes the page leaves the lobby and is not let in until bac
   await page.close({ runBeforeUnload: true }); // pagehide → beacon
   const view = async () => (await (await fetch(`${link}/status`)).json()).state;
   await eventually(async () => assert.equal(await view(), 'not_arrived'));
-  await provider.browser.get(`${provider.url}/join`);
+  await provider.browser.post(`${provider.url}/join`, {});
   assert.equal(await view(), 'not_arrived', 'nobody is let in who is not there');
   const back = await (await fetch(`${link}/arrive`, { method: 'POST' })).json();
   assert.equal(back.state, 'admitted', 'back in the lobby with the clinician there: let through');

@@ -259,3 +259,28 @@ test('video settings in the browser: provider, secret names only, launch options
   assert.deepEqual(problems.filter(p => !/status of 400/.test(p)), []);
   await context.close();
 });
+
+test('API tokens in the browser: listed with their expiry, revoked at once', async () => {
+  await stack.api('POST', '/api/v1/tenants', { id: 'tokenville', display_name: 'Tokenville' });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(await loginUrl('platform_admin'));
+  await page.getByRole('button', { name: 'Settings of Tokenville' }).click();
+  await page.getByRole('button', { name: 'API tokens', exact: true }).click();
+  await page.getByText('No API tokens.').waitFor();
+  const made = await stack.api('POST', '/api/v1/tokens', { label: 'nightly-export', role: 'tenant_admin', tenant_id: 'tokenville', expires_in_days: 30 });
+  const token = made.body.token;
+  await page.getByRole('button', { name: 'API tokens', exact: true }).click();
+  await page.reload();
+  await page.getByText(/nightly-export — made by platform-token, works until \d{4}-\d{2}-\d{2}/).waitFor();
+  const api = (t) => fetch(`${stack.url}/api/v1/tenants/tokenville`, { headers: { authorization: `Bearer ${t}` } });
+  assert.equal((await api(token)).status, 200, 'the token works');
+  assert.deepEqual(await axeViolations(page), []);
+  await page.getByRole('button', { name: 'Revoke nightly-export' }).click();
+  await page.getByText('No API tokens.').waitFor();
+  assert.equal((await api(token)).status, 401, 'revoked at once');
+  assert.match(page.url(), /#\/tenants\/tokenville\/tokens$/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

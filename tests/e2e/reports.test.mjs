@@ -31,7 +31,7 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
   const { provider, link } = await launchVisit('good', DEMO.good.appointments.video1);
   assert.equal((await (await fetch(`${link}/arrive`, { method: 'POST' })).json()).state, 'waiting');
   await new Promise(r => setTimeout(r, 1200)); // the patient waits a little
-  await provider.browser.get(`${provider.url}/join`);
+  await provider.browser.post(`${provider.url}/join`, {});
   await new Promise(r => setTimeout(r, 800));
   const end = await fetch(`${provider.url}/end`, { method: 'POST', redirect: 'manual', headers: { cookie: provider.browser.cookieHeader(provider.url), origin: ctx.stack.url } });
   assert.equal(end.status, 303);

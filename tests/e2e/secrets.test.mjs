@@ -42,7 +42,7 @@ test('bad names and values are refused with the reason; nothing is stored', asyn
     ['LAUNCH_COOKIE_KEY', { value: 'x' }, 400, 'secret_name_reserved'],
     ['CLIENT_ASSERTION_KEY', { value: 'x' }, 400, 'secret_name_reserved'],
     ['lower_case', { value: 'x' }, 400, 'invalid_secret_name'],
-    ['VIDEO_CLIENT_SECRET', { value: 'x' }, 409, 'secret_is_worker_secret'],
+    ['VIDEO_CLIENT_SECRET', { value: 'x' }, 409, 'secret_assigned_by_operator'],
     ['MULTI_LINE', { value: 'a\nb' }, 400, 'invalid_secret_value'],
     ['EMPTY_ONE', { value: '  ' }, 400, 'invalid_secret_value'],
     ['EXTRA_FIELD', { value: 'x', shown: true }, 400, 'unknown_field'],

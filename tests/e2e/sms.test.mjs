@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { assertNoPatientData } from '../lib/privacy.mjs';
 import { startSmsLaunchStack, eventually } from '../lib/launch.mjs';
 import { HttpBrowser, pageCode } from '../lib/http-browser.mjs';
-import { MAGIC_NUMBER } from '../standins/sms.mjs';
+import { MAGIC_NUMBER, DEFAULT_ACCOUNT, twilioSignature } from '../standins/sms.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
 import { launchBrowser, watchConsole } from '../lib/browser.mjs';
 
@@ -83,6 +83,37 @@ test('send link to patient: one text to the mobile number from the EHR, with a w
   // A second, deliberate press sends again.
   await press(provider, 'n-2');
   assert.equal((await messages()).length, before + 2);
+});
+
+test('class 7: a replayed delivery report changes nothing; another tenant cannot report on this visit', async () => {
+  const provider = await ctx.launch('good2', { appointment: DEMO.good2.appointments.video1 });
+  const visitRef = new URL(provider.url).pathname.split('/')[2];
+  const delivered = async () => JSON.parse((await provider.browser.get(`${provider.url}/status`)).text).events.filter(e => e.kind === 'sms_delivered').length;
+  const callback = (await (await fetch(`${sms.url}/_sms/callbacks`)).json()).find(c => c.kind !== 'inbound' && c.url.endsWith(visitRef));
+  assert.ok(callback, 'the earlier text had its delivery report');
+  const before = await delivered();
+  const post = (url, params, token) => fetch(url, {
+    method: 'POST', body: new URLSearchParams(params),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(token, url, params) },
+  });
+  // The genuine, signed report, sent twice more.
+  for (let i = 0; i < 2; i++) assert.equal((await post(callback.url, callback.params, DEFAULT_ACCOUNT.authToken)).status, 204);
+  assert.equal(await delivered(), before, 'a replay is not recorded again');
+  // Another tenant, with a Twilio token of its own, signs a report for this visit.
+  assert.equal((await ctx.stack.api('POST', '/api/v1/tenants', { id: 'intruder', display_name: 'Intruder' })).status, 201);
+  assert.equal((await ctx.stack.api('PUT', '/api/v1/tenants/intruder/secrets/INTRUDER_TWILIO', { value: 'intruder-token' })).status, 204);
+  const t = await ctx.stack.api('GET', '/api/v1/tenants/intruder');
+  assert.equal((await ctx.stack.api('PUT', '/api/v1/tenants/intruder/sms', {
+    consent_send_on_behalf: true, consent_attendees: true,
+    provider: { kind: 'twilio', account_sid: DEFAULT_ACCOUNT.accountSid, auth_token_ref: 'INTRUDER_TWILIO', api_base: sms.url },
+    numbers: [], base_numbers: {},
+  }, { 'if-match': t.headers.get('etag') })).status, 200);
+  const forgedUrl = callback.url.replace(/\/status\/[^/]+\//, '/status/intruder/');
+  const params = { ...callback.params, MessageSid: 'SMforged0000000000000000000000001', MessageStatus: 'undelivered', ErrorCode: '30006' };
+  const r = await post(forgedUrl, params, 'intruder-token');
+  assert.equal(r.status, 204, 'answered like any report: nothing tells the intruder whose visit it is');
+  const events = JSON.parse((await provider.browser.get(`${provider.url}/status`)).text).events;
+  assert.ok(!events.some(e => e.kind === 'sms_undelivered'), JSON.stringify(events.map(e => e.kind)));
 });
 
 test('the button on the provider page in Chromium sends the text', async () => {

@@ -107,7 +107,13 @@ export function migratedState(tmpRoot) {
   return template;
 }
 
-export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 } = {}) {
+/**
+ * `tenantSecrets` is `TENANT_SECRETS`: which Worker secrets each tenant may
+ * use. By default every tenant gets the video stand-in's secret and the
+ * `vars` given (a one-organisation deployment); suites about tenant
+ * boundaries name tenants.
+ */
+export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0, tenantSecrets } = {}) {
   const tmpRoot = join(ROOT, 'tests', '.tmp');
   mkdirSync(tmpRoot, { recursive: true });
   const dir = mkdtempSync(join(tmpRoot, 'run-'));
@@ -123,6 +129,7 @@ export async function startStack({ sandboxSlowMs = 8000, vars = {}, delayMs = 0 
   const allVars = {
     DEV_MODE: 'true', ADMIN_TOKEN_SHA256: sha, PUBLIC_ORIGIN: `http://127.0.0.1:${port}`, ...gatewaySecrets(),
     ADMIN_OIDC: gatewaySigninConfig(oidc.issuer), ADMIN_OIDC_CLIENT_SECRET: DEFAULT_CLIENT.clientSecret, ...vars,
+    TENANT_SECRETS: JSON.stringify(tenantSecrets ?? { '*': ['VIDEO_CLIENT_SECRET', ...Object.keys(vars).filter(k => /^[A-Z][A-Z0-9_]+$/.test(k))] }),
   };
   const inspector = await freePort();
   const args = [

@@ -17,7 +17,10 @@ export async function post(url, body) {
 
 /** Bases: good (test, secret_basic), good2 (production, private_key_jwt), good4 (test, key without kid). */
 export async function startLaunchStack(options = {}) {
-  const stack = await startStack({ ...options, vars: { EHR_SECRET_CLINIC: SECRET, ...(options.vars ?? {}) } });
+  const vars = { EHR_SECRET_CLINIC: SECRET, ...(options.vars ?? {}) };
+  // Tenant "clinic" may use these Worker secrets, and no other tenant may.
+  const tenantSecrets = { clinic: ['VIDEO_CLIENT_SECRET', ...Object.keys(vars)] };
+  const stack = await startStack({ ...options, vars, tenantSecrets });
   const sb = stack.sandbox.url;
   const redirect_uri = `${stack.url}/launch/callback`;
   await post(`${sb}/_sandbox/clients`, { client_id: 'vg-basic', redirect_uri, auth_method: 'client_secret_basic', client_secret: SECRET });

@@ -12,7 +12,17 @@ use crate::error::{Error, Result};
 use crate::storage::config::{ConfigStore, Grant, LOGIN_LINK_TTL_MS};
 use crate::storage::kv::{self, Session};
 
+/// The session cookie: `__Host-` (Secure, Path=/, no Domain: no other host
+/// can set or shadow it) wherever cookies are Secure, i.e. outside loopback dev.
 pub const SESSION_COOKIE: &str = "vg_session";
+
+pub fn session_cookie_name(secure: bool) -> String {
+    if secure {
+        format!("__Host-{SESSION_COOKIE}")
+    } else {
+        SESSION_COOKIE.to_string()
+    }
+}
 pub const CSRF_HEADER: &str = "x-csrf-token";
 const SESSION_TTL_SECS: u64 = 8 * 3600;
 
@@ -57,12 +67,12 @@ pub async fn authenticate(req: &Request, ctx: &Ctx) -> Result<Principal> {
         if ctx.admin_token_sha256.as_deref().is_some_and(|h| constant_time_eq(h, &hash)) {
             return Ok(Principal { subject: "platform-token".into(), role: Role::PlatformAdmin, via: Via::Bearer });
         }
-        return match kv::get_api_token(&kv::store(&ctx.env)?, &hash).await? {
+        return match ConfigStore::new(&ctx.env)?.check_token(hash, crate::clock::now_ms()).await? {
             Some(t) => Ok(Principal { subject: format!("token:{}", t.label), role: t.role, via: Via::Bearer }),
-            None => Err(Error::new(401, "invalid_token", "This API token is not valid (unknown or revoked).")),
+            None => Err(Error::new(401, "invalid_token", "This API token is not valid: unknown, expired, revoked, or its tenant is gone.")),
         };
     }
-    if let Some(value) = crate::http::cookie(req, SESSION_COOKIE) {
+    if let Some(value) = crate::http::cookie(req, &session_cookie_name(!ctx.loopback_dev)) {
         let hash = sha256_hex(&value);
         if let Some(s) = kv::get_session(&kv::store(&ctx.env)?, &hash).await? {
             if s.expires_at_ms > crate::clock::now_ms() {
@@ -95,7 +105,7 @@ pub fn check_csrf(req: &Request, principal: &Principal, ctx: &Ctx) -> Result<()>
 
 fn session_cookie(ctx: &Ctx, value: &str, max_age: u64) -> String {
     let secure = if ctx.loopback_dev { "" } else { "; Secure" };
-    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+    format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", session_cookie_name(!ctx.loopback_dev))
 }
 
 /// Mints a one-time sign-in link (platform admins; `make dev` prints one).
@@ -137,4 +147,15 @@ pub async fn logout(ctx: &Ctx, principal: &Principal) -> Result<Response> {
     let mut resp = crate::http::no_content()?;
     resp.headers_mut().set("set-cookie", &session_cookie(ctx, "", 0))?;
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_host_bound_when_secure() {
+        assert_eq!(session_cookie_name(true), "__Host-vg_session");
+        assert_eq!(session_cookie_name(false), "vg_session");
+    }
 }

@@ -53,6 +53,7 @@ pub async fn into_visit(
         start,
         subject: "Video visit".into(),
     };
+    let end = found.end.clone();
     let info = VisitInfo {
         tenant_id: entry.tenant_id.clone(),
         base_id: entry.base_id.clone(),
@@ -89,7 +90,8 @@ pub async fn into_visit(
 
     if entry.launch.skip_provider_page && seen_before {
         visit::record(&ctx.env, &visit_ref, Event::new("provider_joined", Some(ehr_user_id), None)).await?;
-        return crate::http::see_other(&meeting.provider_url);
+        let url = crate::video::join_url(&ctx.env, &entry.tenant_id, entry.video.as_ref(), &meeting, true, end.as_deref()).await?;
+        return crate::http::see_other(&url);
     }
     let cookie = pass::issue(ctx, &visit_ref, ehr_user_id, iss, &appointment_id)?;
     let mut resp = crate::http::see_other(&format!("/visit/{visit_ref}"))?;

@@ -18,8 +18,13 @@ async fn load_tenant(ctx: &Ctx, tenant_id: &str) -> Result<Tenant> {
     kv::tenant(&kv::store(&ctx.env)?, tenant_id).await?.ok_or_else(|| Error::not_found("This webhook"))
 }
 
-async fn record(ctx: &Ctx, report: DeliveryReport) -> Result<()> {
-    visit::record(&ctx.env, &report.visit_ref, Event::new(report.kind, None, report.detail)).await
+/// A delivery report lands only on the webhook tenant's own visit, once.
+async fn record(ctx: &Ctx, tenant_id: &str, report: DeliveryReport) -> Result<()> {
+    let recorded = visit::report(&ctx.env, &report.visit_ref, tenant_id, Event::new(report.kind, None, report.detail), &report.id).await?;
+    if !recorded {
+        worker::console_log!("webhook: a report for another tenant's visit or a replay was ignored");
+    }
+    Ok(())
 }
 
 /// `POST /webhooks/sms/status/{tenant}/{visit}`: Twilio's delivery report.
@@ -28,7 +33,7 @@ pub async fn twilio_status(req: Request, ctx: &Ctx, rest: &str) -> Result<Respon
     let tenant = load_tenant(ctx, tenant_id).await?;
     let params = webhooks::twilio_params(req, ctx, &tenant).await?;
     if let Some(report) = webhooks::twilio_report(visit_ref, &params) {
-        record(ctx, report).await?;
+        record(ctx, tenant_id, report).await?;
     }
     Ok(Response::empty()?.with_status(204))
 }
@@ -51,7 +56,7 @@ pub async fn event_grid(req: Request, ctx: &Ctx, tenant_id: &str) -> Result<Resp
     for item in webhooks::event_grid(req, ctx, tenant_id).await? {
         match item {
             GridItem::Validation(code) => validation = Some(code),
-            GridItem::Delivery(report) => record(ctx, report).await?,
+            GridItem::Delivery(report) => record(ctx, tenant_id, report).await?,
             GridItem::Inbound(text) => acs_inbound(ctx, tenant_id, &text).await?,
         }
     }

@@ -73,6 +73,9 @@ pub fn email(about: &About<'_>, settings: &EmailSettings, patient: &Value) -> Re
 
 /// Date and time of the appointment in the organisation's time zone.
 fn local_date_time(start: &str, time_zone: &str, lang: &str) -> (String, String) {
+    // A zone the runtime does not know would throw: such a setting must never
+    // stop the job for anyone, so the time is given in UTC instead.
+    let time_zone = if crate::clock::is_time_zone(time_zone) { time_zone } else { "UTC" };
     let d = js_sys::Date::new(&start.into());
     if d.get_time().is_nan() {
         return (String::new(), String::new());

@@ -105,7 +105,10 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
             visit::record(env, &link.visit_ref, Event::new(&body.kind, None, None)).await?;
             crate::http::no_content()
         }
-        (Method::Get, "live") => visit::live(env, &link.visit_ref, req, "patient").await,
+        (Method::Get, "live") => {
+            crate::http::same_origin(&req, &ctx.origin)?;
+            visit::live(env, &link.visit_ref, req, "patient").await
+        }
         _ => Ok(problem(404, lang, t.not_found_title, t.not_found, "link_not_found")),
     }
 }

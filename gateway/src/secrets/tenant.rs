@@ -1,10 +1,11 @@
 //! Secrets a tenant's settings name (`*_ref`: EHR client secret, video app
-//! secret, SMS token, email key). The value is either one an admin entered
-//! in the portal (write-only: sealed with the Worker secret `SECRETS_KEY`,
-//! kept by the config store and copied sealed to KV, never shown back), or
-//! a Worker secret of that name set by the operator. The gateway's own keys
-//! are never reachable this way: a setting naming one would send it to
-//! whatever address the same settings name.
+//! secret, SMS token, email key). A tenant reaches only its own: a value an
+//! admin entered in the portal (write-only: sealed with the Worker secret
+//! `SECRETS_KEY`, bound to tenant and name, kept by the config store and
+//! copied sealed to KV, never shown back), or a Worker secret the operator
+//! assigned to that tenant in `TENANT_SECRETS`. A Worker secret that is not
+//! assigned is not there for the tenant, whatever its settings name; the
+//! gateway's own keys never are.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,49 @@ use super::{worker_secret, Secret};
 use crate::seal::{self, Expiring, SealKey};
 
 pub const KEY_SECRET: &str = "SECRETS_KEY";
+/// Worker variable: which Worker secrets each tenant may use, as JSON
+/// `{"<tenant id>": ["NAME", …]}`; `"*"` assigns to every tenant (only for a
+/// deployment that serves one organisation).
+pub const ASSIGNED_VAR: &str = "TENANT_SECRETS";
+
+type Assignments = BTreeMap<String, Vec<String>>;
+
+/// `TENANT_SECRETS` read.
+pub fn parse_assignments(text: &str) -> Result<Assignments, String> {
+    serde_json::from_str(text).map_err(|e| format!("{ASSIGNED_VAR} is not a JSON object of name lists ({e})"))
+}
+
+pub fn is_assigned(assignments: &Assignments, tenant_id: &str, name: &str) -> bool {
+    [tenant_id, "*"].iter().any(|t| assignments.get(*t).is_some_and(|names| names.iter().any(|n| n == name)))
+}
+
+thread_local! {
+    static ASSIGNMENTS: std::cell::OnceCell<Assignments> = const { std::cell::OnceCell::new() };
+}
+
+/// Whether the operator assigned the Worker secret `name` to `tenant_id`
+/// (read once per isolate).
+pub fn assigned(env: &Env, tenant_id: &str, name: &str) -> bool {
+    ASSIGNMENTS.with(|cell| {
+        let a = cell.get_or_init(|| {
+            let text = env.var(ASSIGNED_VAR).ok().map(|v| v.to_string()).unwrap_or_default();
+            if text.trim().is_empty() {
+                return Assignments::new();
+            }
+            // Unreadable: nothing is assigned (fail closed), and the log says why.
+            parse_assignments(&text).unwrap_or_else(|e| {
+                worker::console_error!("{e}; no Worker secret is assigned to any tenant");
+                Assignments::new()
+            })
+        });
+        is_assigned(a, tenant_id, name)
+    })
+}
+
+/// A Worker secret assigned to this tenant, if set.
+pub fn assigned_worker_secret(env: &Env, tenant_id: &str, name: &str) -> Option<Secret> {
+    (!is_reserved(name) && assigned(env, tenant_id, name)).then(|| worker_secret(env, name)).flatten()
+}
 
 pub fn is_reserved(name: &str) -> bool {
     shared::sms::RESERVED_SECRETS.contains(&name)
@@ -55,13 +99,13 @@ pub fn key(env: &Env) -> Option<SealKey> {
     SealKey::parse(worker_secret(env, KEY_SECRET)?.expose())
 }
 
-/// The value of the secret `name` for `tenant_id`: a Worker secret first
-/// (no I/O), else the tenant's stored one (one KV read).
+/// The value of the secret `name` for `tenant_id`: a Worker secret assigned
+/// to it first (no I/O), else the tenant's stored one (one KV read).
 pub async fn get(env: &Env, tenant_id: &str, name: &str) -> Option<Secret> {
     if is_reserved(name) || name.is_empty() {
         return None;
     }
-    if let Some(v) = worker_secret(env, name) {
+    if let Some(v) = assigned_worker_secret(env, tenant_id, name) {
         return Some(v);
     }
     let kv = env.kv(crate::storage::kv::BINDING).ok()?;
@@ -82,6 +126,16 @@ mod tests {
         assert_eq!(open(&k, "t2", "TEAMS_SECRET", &s), None, "another tenant");
         assert_eq!(open(&k, "t1", "OTHER", &s), None, "another name");
         assert_eq!(open(&SealKey::parse(&"cd".repeat(32)).unwrap(), "t1", "TEAMS_SECRET", &s), None, "another key");
+    }
+
+    #[test]
+    fn worker_secrets_reach_only_the_tenants_they_are_assigned_to() {
+        let a = parse_assignments(r#"{"acme": ["ACME_TWILIO_TOKEN"], "*": ["SHARED_GRAPH_SECRET"]}"#).unwrap();
+        assert!(is_assigned(&a, "acme", "ACME_TWILIO_TOKEN"));
+        assert!(!is_assigned(&a, "evil", "ACME_TWILIO_TOKEN"), "another tenant's Worker secret");
+        assert!(is_assigned(&a, "evil", "SHARED_GRAPH_SECRET"), "assigned to every tenant");
+        assert!(!is_assigned(&a, "acme", "OTHER"));
+        assert!(parse_assignments("[not json").is_err());
     }
 
     #[test]

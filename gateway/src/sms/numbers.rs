@@ -65,7 +65,12 @@ enum Progress {
 #[serde(tag = "cmd", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 enum Command {
-    Start { tenant_id: String, order: Order },
+    /// `key`: the caller's Idempotency-Key; a repeat answers the order it started.
+    Start {
+        tenant_id: String,
+        order: Order,
+        key: Option<String>,
+    },
     List,
 }
 
@@ -74,7 +79,18 @@ fn stub(env: &Env, tenant_id: &str) -> Result<worker::Stub> {
 }
 
 /// `POST /api/v1/tenants/{id}/sms/numbers`: starts an order, 202 + Location.
-pub async fn start(ctx: &Ctx, tenant: &shared::tenant::Tenant, request: NumberOrderRequest, who: &str) -> Result<Response> {
+pub async fn start(
+    ctx: &Ctx,
+    tenant: &shared::tenant::Tenant,
+    request: NumberOrderRequest,
+    who: &str,
+    key: Option<String>,
+) -> Result<Response> {
+    if key.as_deref().is_some_and(|k| k.is_empty() || k.len() > 128 || !k.bytes().all(|b| b.is_ascii_graphic())) {
+        return Err(
+            Error::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1–128 visible characters.").field("Idempotency-Key")
+        );
+    }
     let sms = tenant
         .sms
         .as_ref()
@@ -106,7 +122,7 @@ pub async fn start(ctx: &Ctx, tenant: &shared::tenant::Tenant, request: NumberOr
     let order: Order = crate::storage::rpc::call(
         &stub(&ctx.env, &tenant.id)?,
         "https://orders/command",
-        &Command::Start { tenant_id: tenant.id.clone(), order },
+        &Command::Start { tenant_id: tenant.id.clone(), order, key },
     )
     .await?;
     let mut resp = crate::http::json(202, &order.public)?;
@@ -131,36 +147,43 @@ impl NumberOrderObject {
         Ok(self.state.storage().get("orders").await?.unwrap_or_default())
     }
 
+    /// Writes one order back into the list as it is now: never a list read
+    /// before a provider call, which would drop what changed meanwhile.
+    async fn save(&self, order: &Order) -> worker::Result<()> {
+        let mut orders = self.orders().await?;
+        match orders.iter_mut().find(|o| o.id == order.id) {
+            Some(o) => *o = order.clone(),
+            None => orders.push(order.clone()),
+        }
+        self.state.storage().put("orders", &orders).await
+    }
+
     /// One step of every running order; another alarm while any still runs.
     /// Each order is saved as soon as its step is done, so a crash mid-way
     /// never repeats a purchase that went through.
     async fn progress(&self) -> Result<()> {
         let storage = self.state.storage();
         let tenant_id: String = storage.get("tenant_id").await?.unwrap_or_default();
-        let mut orders = self.orders().await?;
         let now = crate::clock::now_secs();
-        for i in 0..orders.len() {
-            if orders[i].status != OrderStatus::Running {
-                continue;
-            }
-            let result = if now > orders[i].created_at + GIVE_UP_SECS {
+        let running: Vec<Order> = self.orders().await?.into_iter().filter(|o| o.status == OrderStatus::Running).collect();
+        for mut order in running {
+            let result = if now > order.created_at + GIVE_UP_SECS {
                 Err("the provider did not finish within 30 minutes".to_string())
             } else {
                 match ConfigStore::new(&self.env)?.get(&tenant_id).await {
-                    Ok(tenant) => step(&self.env, &tenant, &mut orders[i]).await,
+                    Ok(tenant) => step(&self.env, &tenant, &mut order).await,
                     Err(e) => Err(e.body.message),
                 }
             };
-            let order = &mut orders[i];
             if let Err(why) = result {
                 order.status = OrderStatus::Failed;
                 order.step = "Failed".into();
                 order.error = Some(why);
             }
             order.updated_at = now;
-            storage.put("orders", &orders).await?;
+            self.save(&order).await?;
         }
-        if orders.iter().any(|o| o.status == OrderStatus::Running) {
+        if self.orders().await?.iter().any(|o| o.status == OrderStatus::Running) {
             storage.set_alarm(POLL_MS).await?;
         }
         Ok(())
@@ -176,12 +199,34 @@ impl DurableObject for NumberOrderObject {
         crate::storage::rpc::serve(req, "number orders", |cmd: Command| async move {
             let storage = self.state.storage();
             match cmd {
-                Command::Start { tenant_id, order } => {
-                    storage.put("tenant_id", &tenant_id).await?;
+                Command::Start { tenant_id, order, key } => {
+                    let key_slot = key.map(|k| format!("key:{}", crate::crypto::sha256_hex(&k)));
+                    if let Some(slot) = &key_slot {
+                        if let Some(id) = storage.get::<String>(slot).await? {
+                            if let Some(same) = self.orders().await?.into_iter().find(|o| o.id == id) {
+                                return Ok(serde_json::to_value(same)?);
+                            }
+                        }
+                    }
                     let mut orders = self.orders().await?;
-                    orders.retain(|o| o.status == OrderStatus::Running || o.updated_at + 7 * 86_400 > crate::clock::now_secs());
+                    // One purchase at a time per tenant: a second press must not buy twice.
+                    if let Some(running) = orders.iter().find(|o| o.status == OrderStatus::Running) {
+                        return Err(Error::new(
+                            409,
+                            "number_order_running",
+                            format!(
+                                "A number is already being bought for this organisation (order {}). Wait for it to finish.",
+                                running.id
+                            ),
+                        ));
+                    }
+                    storage.put("tenant_id", &tenant_id).await?;
+                    orders.retain(|o| o.updated_at + 7 * 86_400 > crate::clock::now_secs());
                     orders.push(order.clone());
                     storage.put("orders", &orders).await?;
+                    if let Some(slot) = &key_slot {
+                        storage.put(slot, &order.id).await?;
+                    }
                     storage.set_alarm(0).await?;
                     Ok(serde_json::to_value(order)?)
                 }
@@ -314,6 +359,16 @@ async fn acs_call(
     send(method, url, headers, body, crate::upstream::messaging_timeout(env)).await.map_err(upstream_err)
 }
 
+/// An operation the provider answered with is followed only on the
+/// provider's own host: another address would get our signed requests.
+fn same_host(endpoint: &str, operation: String) -> std::result::Result<String, String> {
+    let host = |u: &str| url::Url::parse(u).ok().map(|u| (u.scheme().to_string(), u.host_str().map(str::to_string), u.port()));
+    match (host(endpoint), host(&operation)) {
+        (Some(a), Some(b)) if a == b => Ok(operation),
+        _ => Err("the provider pointed its operation at another host, which Visitgate does not follow".into()),
+    }
+}
+
 /// The status of an ACS long-running operation: Some(true) done, Some(false) running.
 async fn acs_operation(env: &Env, key: &Secret, url: &str) -> std::result::Result<bool, String> {
     let r = acs_call(env, key, Method::Get, url, None).await?;
@@ -348,7 +403,7 @@ async fn acs_step(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order,
             if r.status != 202 {
                 return Err(provider_refused(&r));
             }
-            let operation = r.header("operation-location").ok_or("the search answer had no Operation-Location")?;
+            let operation = same_host(endpoint, r.header("operation-location").ok_or("the search answer had no Operation-Location")?)?;
             let search_id = r.header("search-id").ok_or("the search answer had no search-id")?;
             order.step = "Reserving a number".into();
             order.progress = Progress::AcsSearching { operation, search_id };
@@ -377,7 +432,7 @@ async fn acs_step(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order,
             if r.status != 202 {
                 return Err(provider_refused(&r));
             }
-            let operation = r.header("operation-location").ok_or("the purchase answer had no Operation-Location")?;
+            let operation = same_host(endpoint, r.header("operation-location").ok_or("the purchase answer had no Operation-Location")?)?;
             order.step = format!("Buying {number}");
             order.progress = Progress::AcsPurchasing { operation, number };
             Ok(())
@@ -416,4 +471,19 @@ async fn finish(env: &Env, tenant: &shared::tenant::Tenant, order: &mut Order, n
         }
     }
     Err("the settings kept changing; the number was bought but not added, add it by hand".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_followed_only_on_the_providers_host() {
+        let ep = "https://clinic.communication.azure.com";
+        assert!(same_host(ep, format!("{ep}/phoneNumbers/operations/search_1?api-version=2022-12-01")).is_ok());
+        assert!(same_host(ep, "https://169.254.169.254/latest".into()).is_err());
+        assert!(same_host(ep, "http://clinic.communication.azure.com/x".into()).is_err());
+        assert!(same_host(ep, "https://clinic.communication.azure.com.evil.example/x".into()).is_err());
+        assert!(same_host(ep, "not a url".into()).is_err());
+    }
 }

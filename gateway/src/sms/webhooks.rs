@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryReport {
     pub visit_ref: String,
+    /// The provider's id of this report (a replay carries the same one).
+    pub id: String,
     /// `sms_delivered` or `sms_undelivered`.
     pub kind: &'static str,
     pub detail: Option<String>,
@@ -65,7 +67,8 @@ pub fn twilio_report(visit_ref: &str, params: &[(String, String)]) -> Option<Del
         _ => return None,
     };
     let detail = Some(param(params, "ErrorCode")).filter(|c| !c.is_empty()).map(|c| format!("error {c}"));
-    Some(DeliveryReport { visit_ref: visit_ref.into(), kind, detail })
+    let id = format!("twilio:{}:{}", param(params, "MessageSid"), param(params, "MessageStatus"));
+    Some(DeliveryReport { visit_ref: visit_ref.into(), id, kind, detail })
 }
 
 /// `(tenant, visit)` from the status callback's path, both checked.
@@ -91,6 +94,8 @@ pub fn webhook_url(ctx: &Ctx, tenant_id: &str) -> Result<String> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GridEvent {
+    #[serde(default)]
+    id: String,
     event_type: String,
     #[serde(default)]
     data: serde_json::Value,
@@ -127,7 +132,7 @@ fn grid_item(e: &GridEvent) -> Option<GridItem> {
                 "Delivered" => ("sms_delivered", None),
                 other => ("sms_undelivered", Some(format!("{other}: {}", d["deliveryStatusDetails"].as_str().unwrap_or_default()))),
             };
-            Some(GridItem::Delivery(DeliveryReport { visit_ref: visit_ref.into(), kind, detail }))
+            Some(GridItem::Delivery(DeliveryReport { visit_ref: visit_ref.into(), id: format!("eventgrid:{}", e.id), kind, detail }))
         }
         "Microsoft.Communication.SMSReceived" => {
             Some(GridItem::Inbound(Inbound { from: s("from"), to: s("to"), body: s("message"), message_id: s("messageId") }))
@@ -141,7 +146,7 @@ mod tests {
     use super::*;
 
     fn event(kind: &str, data: serde_json::Value) -> GridEvent {
-        GridEvent { event_type: kind.into(), data }
+        GridEvent { id: "e-1".into(), event_type: kind.into(), data }
     }
 
     #[test]
@@ -151,7 +156,12 @@ mod tests {
             event("Microsoft.Communication.SMSDeliveryReportReceived", serde_json::json!({"tag": v, "deliveryStatus": "Delivered"}));
         assert_eq!(
             grid_item(&delivered),
-            Some(GridItem::Delivery(DeliveryReport { visit_ref: v.clone(), kind: "sms_delivered", detail: None }))
+            Some(GridItem::Delivery(DeliveryReport {
+                visit_ref: v.clone(),
+                id: "eventgrid:e-1".into(),
+                kind: "sms_delivered",
+                detail: None
+            }))
         );
         let failed = event(
             "Microsoft.Communication.SMSDeliveryReportReceived",

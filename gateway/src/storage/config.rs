@@ -16,7 +16,7 @@ use futures_util::lock::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::api::SecretInfo;
+use shared::api::{ApiTokenInfo, SecretInfo};
 use shared::audit::{diff, AuditEntry, FieldChange};
 use shared::kv_keys;
 use shared::tenant::{IssEntry, Role, Tenant};
@@ -74,6 +74,28 @@ pub enum Command {
         hash: String,
         now_ms: f64,
     },
+    /// A new API token (its hash); a tenant admin's is bound to the tenant as it is now.
+    MintToken {
+        hash: String,
+        info: ApiTokenInfo,
+    },
+    /// The token with this hash, if it works at `now_ms`: not expired, not
+    /// revoked, and its tenant the very one it was minted for.
+    CheckToken {
+        hash: String,
+        now_ms: f64,
+    },
+    /// Every token, or one tenant's.
+    ListTokens {
+        tenant_id: Option<String>,
+    },
+    /// Revokes a token, within one tenant's when `tenant_id` is given.
+    RevokeToken {
+        id: String,
+        tenant_id: Option<String>,
+        actor: String,
+        at: String,
+    },
 }
 
 /// What a one-time login link grants.
@@ -127,6 +149,18 @@ impl ConfigStore {
     pub async fn secrets(&self, tenant_id: &str) -> Result<Vec<SecretInfo>> {
         self.call(&Command::ListSecrets { tenant_id: tenant_id.into() }).await
     }
+    pub async fn mint_token(&self, hash: String, info: ApiTokenInfo) -> Result<()> {
+        self.call(&Command::MintToken { hash, info }).await
+    }
+    pub async fn check_token(&self, hash: String, now_ms: f64) -> Result<Option<ApiTokenInfo>> {
+        self.call(&Command::CheckToken { hash, now_ms }).await
+    }
+    pub async fn tokens(&self, tenant_id: Option<String>) -> Result<Vec<ApiTokenInfo>> {
+        self.call(&Command::ListTokens { tenant_id }).await
+    }
+    pub async fn revoke_token(&self, id: &str, tenant_id: Option<String>, actor: &str, at: &str) -> Result<bool> {
+        self.call(&Command::RevokeToken { id: id.into(), tenant_id, actor: actor.into(), at: at.into() }).await
+    }
 }
 
 #[durable_object]
@@ -173,7 +207,18 @@ CREATE INDEX IF NOT EXISTS audit_tenant ON audit(tenant_id, seq);
 CREATE TABLE IF NOT EXISTS login_links (hash TEXT PRIMARY KEY, grant_json TEXT NOT NULL, expires_at_ms REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS secrets (tenant_id TEXT NOT NULL, name TEXT NOT NULL, sealed TEXT NOT NULL,
   updated_at TEXT NOT NULL, updated_by TEXT NOT NULL, PRIMARY KEY (tenant_id, name));
+CREATE TABLE IF NOT EXISTS api_tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, tenant_id TEXT,
+  tenant_created_at TEXT, expires_at_ms REAL NOT NULL, info TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS api_tokens_tenant ON api_tokens(tenant_id);
 ";
+
+#[derive(Deserialize)]
+struct TokenRow {
+    tenant_id: Option<String>,
+    tenant_created_at: Option<String>,
+    expires_at_ms: f64,
+    info: String,
+}
 
 #[derive(Deserialize)]
 struct SealedRow {
@@ -216,6 +261,7 @@ impl ConfigStoreObject {
                 let _guard = self.write_lock.lock().await;
                 let before = self.commit_delete(&id, expected_version, &actor, &at)?;
                 self.state.storage().sql().exec("DELETE FROM secrets WHERE tenant_id = ?", vec![id.clone().into()])?;
+                self.state.storage().sql().exec("DELETE FROM api_tokens WHERE tenant_id = ?", vec![id.clone().into()])?;
                 self.publish(Some(&before), None).await?;
                 self.publish_secrets(&id).await?;
                 Ok(Value::Null)
@@ -270,6 +316,84 @@ impl ConfigStoreObject {
                     vec![hash.into(), serde_json::to_string(&grant)?.into(), expires_at_ms.into()],
                 )?;
                 Ok(Value::Null)
+            }
+            Command::MintToken { hash, info } => {
+                let _guard = self.write_lock.lock().await;
+                let tenant_id = match &info.role {
+                    Role::TenantAdmin { tenant_id } => Some(tenant_id.clone()),
+                    Role::PlatformAdmin => None,
+                };
+                // Bound to this incarnation of the tenant: a tenant deleted and
+                // made again under the same id is another tenant.
+                let incarnation = match &tenant_id {
+                    Some(id) => Some(self.load(id)?.ok_or_else(|| Error::not_found("The tenant"))?.created_at),
+                    None => None,
+                };
+                let sql = self.state.storage().sql();
+                sql.exec("DELETE FROM api_tokens WHERE expires_at_ms < ?", vec![crate::clock::now_ms().into()])?;
+                sql.exec(
+                    "INSERT INTO api_tokens (id, hash, tenant_id, tenant_created_at, expires_at_ms, info) VALUES (?, ?, ?, ?, ?, ?)",
+                    vec![
+                        info.id.clone().into(),
+                        hash.into(),
+                        tenant_id.clone().map(Into::into).unwrap_or(worker::SqlStorageValue::Null),
+                        incarnation.map(Into::into).unwrap_or(worker::SqlStorageValue::Null),
+                        info.expires_at_ms.into(),
+                        serde_json::to_string(&info)?.into(),
+                    ],
+                )?;
+                if let Some(t) = &tenant_id {
+                    let version = self.load(t)?.map(|t| t.version).unwrap_or(0);
+                    let change =
+                        FieldChange { path: format!("/tokens/{}", info.id), before: None, after: Some(Value::from(info.label.clone())) };
+                    self.append_audit(t, &info.created_at, &info.created_by, "token.mint", version, &[change])?;
+                }
+                Ok(Value::Null)
+            }
+            Command::CheckToken { hash, now_ms } => {
+                let rows: Vec<TokenRow> = self
+                    .state
+                    .storage()
+                    .sql()
+                    .exec("SELECT tenant_id, tenant_created_at, expires_at_ms, info FROM api_tokens WHERE hash = ?", vec![hash.into()])?
+                    .to_array()?;
+                let Some(row) = rows.into_iter().next().filter(|r| r.expires_at_ms > now_ms) else { return Ok(Value::Null) };
+                if let Some(t) = &row.tenant_id {
+                    if self.load(t)?.map(|t| t.created_at) != row.tenant_created_at {
+                        return Ok(Value::Null);
+                    }
+                }
+                Ok(serde_json::from_str(&row.info)?)
+            }
+            Command::ListTokens { tenant_id } => {
+                let sql = self.state.storage().sql();
+                let rows: Vec<TokenRow> = match tenant_id {
+                    Some(t) => sql.exec(
+                        "SELECT tenant_id, tenant_created_at, expires_at_ms, info FROM api_tokens WHERE tenant_id = ? ORDER BY expires_at_ms",
+                        vec![t.into()],
+                    )?,
+                    None => sql.exec("SELECT tenant_id, tenant_created_at, expires_at_ms, info FROM api_tokens ORDER BY expires_at_ms", None)?,
+                }
+                .to_array()?;
+                let infos: Vec<ApiTokenInfo> = rows.iter().filter_map(|r| serde_json::from_str(&r.info).ok()).collect();
+                Ok(serde_json::to_value(infos)?)
+            }
+            Command::RevokeToken { id, tenant_id, actor, at } => {
+                let _guard = self.write_lock.lock().await;
+                let sql = self.state.storage().sql();
+                let rows: Vec<TokenRow> = sql
+                    .exec("DELETE FROM api_tokens WHERE id = ? AND (? IS NULL OR tenant_id = ?) RETURNING tenant_id, tenant_created_at, expires_at_ms, info", {
+                        let scope = tenant_id.clone().map(Into::into).unwrap_or(worker::SqlStorageValue::Null);
+                        vec![id.clone().into(), scope.clone(), scope]
+                    })?
+                    .to_array()?;
+                let Some(row) = rows.into_iter().next() else { return Ok(Value::Bool(false)) };
+                if let Some(t) = &row.tenant_id {
+                    let version = self.load(t)?.map(|t| t.version).unwrap_or(0);
+                    let change = FieldChange { path: format!("/tokens/{id}"), before: Some(Value::from("(a token)")), after: None };
+                    self.append_audit(t, &at, &actor, "token.revoke", version, &[change])?;
+                }
+                Ok(Value::Bool(true))
             }
             Command::TakeLoginLink { hash, now_ms } => {
                 // Read and delete in one event: a link works exactly once.

@@ -44,15 +44,6 @@ pub struct Session {
     pub expires_at_ms: f64,
 }
 
-/// An automation token (stored under the hash of its bearer value).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiToken {
-    pub label: String,
-    pub role: Role,
-    pub created_at: String,
-    pub created_by: String,
-}
-
 pub async fn get_session(kv: &KvStore, hash: &str) -> Result<Option<Session>> {
     json(kv, &kv_keys::session(hash)).await
 }
@@ -69,18 +60,5 @@ pub async fn put_session(kv: &KvStore, hash: &str, session: &Session, ttl_secs: 
 
 pub async fn delete_session(kv: &KvStore, hash: &str) -> Result<()> {
     kv.delete(&kv_keys::session(hash)).await.map_err(worker::Error::from)?;
-    Ok(())
-}
-
-pub async fn get_api_token(kv: &KvStore, hash: &str) -> Result<Option<ApiToken>> {
-    json(kv, &kv_keys::api_token(hash)).await
-}
-
-pub async fn put_api_token(kv: &KvStore, hash: &str, token: &ApiToken) -> Result<()> {
-    kv.put(&kv_keys::api_token(hash), serde_json::to_string(token)?)
-        .map_err(worker::Error::from)?
-        .execute()
-        .await
-        .map_err(worker::Error::from)?;
     Ok(())
 }

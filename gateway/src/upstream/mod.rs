@@ -8,7 +8,12 @@ pub mod acs_auth;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use futures_util::StreamExt;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+
+/// No answer from outside is read past this (a CapabilityStatement is a few
+/// hundred KiB): the body is counted while it streams in, never whole first.
+pub const MAX_BODY_BYTES: usize = shared::validation::MAX_BODY_BYTES;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamResponse {
@@ -36,6 +41,9 @@ pub enum UpstreamError {
     Network(String),
 }
 
+/// One request to an outside system. Redirects are never followed (a 3xx is
+/// the answer: a redirect could lead the gateway, and whatever it sends, to
+/// an address nobody configured), and the body is capped while it streams.
 pub async fn send(
     method: Method,
     url: &str,
@@ -47,7 +55,7 @@ pub async fn send(
     let signal = controller.signal();
     let request = async {
         let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers);
+        init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual);
         if let Some(b) = body {
             init.with_body(Some(b.into()));
         }
@@ -57,13 +65,27 @@ pub async fn send(
         let content_type = resp.headers().get("content-type")?;
         let etag = resp.headers().get("etag")?;
         let headers = resp.headers().entries().collect();
-        let body = resp.text().await?;
+        let mut bytes = Vec::new();
+        if let Ok(mut stream) = resp.stream() {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(worker::Error::RustError(format!("the answer was larger than {} KiB", MAX_BODY_BYTES / 1024)));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok::<_, worker::Error>(UpstreamResponse { status, content_type, etag, body, headers })
     };
     futures_util::pin_mut!(request);
     match select(request, Delay::from(timeout)).await {
         Either::Left((Ok(r), _)) => Ok(r),
-        Either::Left((Err(e), _)) => Err(UpstreamError::Network(short(&e.to_string()))),
+        Either::Left((Err(e), _)) => {
+            // Stops whatever is still streaming in.
+            controller.abort();
+            Err(UpstreamError::Network(short(&e.to_string())))
+        }
         Either::Right(_) => {
             controller.abort();
             Err(UpstreamError::Timeout)

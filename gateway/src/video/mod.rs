@@ -17,10 +17,27 @@ use crate::error::Error;
 pub async fn create_or_get(env: &Env, tenant_id: &str, settings: &VideoSettings, req: &MeetingRequest) -> Result<Meeting, Error> {
     match settings {
         VideoSettings::Teams(t) => teams::create_or_get(env, tenant_id, t, req).await,
-        VideoSettings::Jitsi(j) => {
-            let end = js_sys::Date::parse(&req.end);
-            let end_secs = if end.is_nan() { crate::clock::now_secs() + 4 * 3600 } else { (end / 1000.0) as u64 };
-            Ok(jitsi::links(j, secret(env, tenant_id, &j.secret_ref).await?.expose(), &req.external_id, end_secs))
+        VideoSettings::Jitsi(j) => Ok(jitsi::room(j, &req.external_id)),
+    }
+}
+
+/// The link one participant joins with, made when they join: Teams links
+/// as they are, Jitsi links signed now until an hour after `end` (the
+/// visit's current end, ISO 8601; four hours from now when unknown).
+pub async fn join_url(
+    env: &Env,
+    tenant_id: &str,
+    settings: Option<&VideoSettings>,
+    meeting: &Meeting,
+    clinician: bool,
+    end: Option<&str>,
+) -> Result<String, Error> {
+    let url = if clinician { &meeting.provider_url } else { &meeting.patient_url };
+    match settings {
+        Some(VideoSettings::Jitsi(j)) if meeting.provider == "jitsi" => {
+            let end_secs = end.and_then(crate::clock::secs).unwrap_or_else(|| crate::clock::now_secs() + 4 * 3600);
+            Ok(jitsi::signed(j, secret(env, tenant_id, &j.secret_ref).await?.expose(), url, clinician, end_secs))
         }
+        _ => Ok(url.clone()),
     }
 }

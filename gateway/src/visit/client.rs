@@ -122,7 +122,16 @@ pub enum Command {
     Event {
         event: Event,
     },
+    /// A provider's report about this visit (delivery): recorded only when
+    /// the visit is `tenant_id`'s, and once per `dedupe` key.
+    Report {
+        tenant_id: String,
+        event: Event,
+        dedupe: String,
+    },
     Status,
+    /// What the patient's page may know (their meeting link signed now).
+    PatientView,
     PatientArrive,
     /// Delivers one message once per (key, channel): a repeated key answers
     /// what the first did.
@@ -147,8 +156,15 @@ pub async fn record(env: &Env, visit_ref: &str, event: Event) -> Result<()> {
     call::<serde_json::Value>(&stub(env, visit_ref)?, &Command::Event { event }).await.map(|_| ())
 }
 
+/// Records a webhook's report on a visit: `false` when the visit is not
+/// that tenant's (nothing recorded, nothing told) or the report was seen before.
+pub async fn report(env: &Env, visit_ref: &str, tenant_id: &str, event: Event, dedupe: &str) -> Result<bool> {
+    let cmd = Command::Report { tenant_id: tenant_id.into(), event, dedupe: dedupe.into() };
+    call(&stub(env, visit_ref)?, &cmd).await
+}
+
 pub async fn patient_status(env: &Env, visit_ref: &str) -> Result<PatientView> {
-    Ok(call::<Status>(&stub(env, visit_ref)?, &Command::Status).await?.patient_view())
+    call(&stub(env, visit_ref)?, &Command::PatientView).await
 }
 
 pub async fn patient_arrive(env: &Env, visit_ref: &str) -> Result<PatientView> {

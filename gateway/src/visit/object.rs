@@ -7,7 +7,7 @@
 use futures_util::lock::Mutex;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
-use super::client::{patient_waiting, Command, Event, OpenReply, Status, VisitInfo, PROVIDER_PRESENT, ROLE_HEADER};
+use super::client::{patient_waiting, Command, Event, OpenReply, PatientView, Status, VisitInfo, PROVIDER_PRESENT, ROLE_HEADER};
 use crate::clock::iso_ms;
 use crate::error::{Error, Result};
 use crate::reports::events::{flush_visit, StoredEvent, VisitRecord};
@@ -103,10 +103,29 @@ impl VisitObject {
         Ok(())
     }
 
+    /// What the patient's page may know; a Jitsi link is signed now, for
+    /// the visit's current end.
+    async fn patient_view(&self, status: &Status) -> worker::Result<PatientView> {
+        let mut view = status.patient_view();
+        if let (Some(url), Some(m), Some(info)) = (&view.url, &status.meeting, &status.info) {
+            if m.provider == "jitsi" {
+                let signed = async {
+                    let tenant = kv::tenant(&kv::store(&self.env)?, &info.tenant_id).await?;
+                    let settings = tenant.and_then(|t| t.video);
+                    let mut patient_side = m.clone();
+                    patient_side.patient_url = url.clone();
+                    crate::video::join_url(&self.env, &info.tenant_id, settings.as_ref(), &patient_side, false, info.end.as_deref()).await
+                };
+                view.url = signed.await.ok();
+            }
+        }
+        Ok(view)
+    }
+
     async fn broadcast(&self) -> worker::Result<()> {
         let status = self.status().await?;
         let provider = serde_json::to_string(&status)?;
-        let patient = serde_json::to_string(&status.patient_view())?;
+        let patient = serde_json::to_string(&self.patient_view(&status).await?)?;
         for ws in self.state.get_websockets() {
             let is_patient = self.state.get_tags(&ws).iter().any(|t| t == "patient");
             let _ = ws.send_with_str(if is_patient { &patient } else { &provider });
@@ -178,9 +197,27 @@ impl VisitObject {
     async fn handle(&self, cmd: Command) -> Result<serde_json::Value> {
         match cmd {
             Command::Status => Ok(serde_json::to_value(self.status().await?)?),
+            Command::PatientView => {
+                let status = self.status().await?;
+                Ok(serde_json::to_value(self.patient_view(&status).await?)?)
+            }
             Command::Event { event } => {
                 self.push(event).await?;
                 Ok(serde_json::Value::Null)
+            }
+            Command::Report { tenant_id, event, dedupe } => {
+                let storage = self.state.storage();
+                let info: Option<VisitInfo> = storage.get("info").await?;
+                if info.is_none_or(|i| i.tenant_id != tenant_id) {
+                    return Ok(serde_json::Value::Bool(false));
+                }
+                let seen_key = format!("seen:{}", crate::crypto::sha256_hex(&dedupe));
+                if storage.get::<bool>(&seen_key).await?.is_some() {
+                    return Ok(serde_json::Value::Bool(false));
+                }
+                storage.put(&seen_key, true).await?;
+                self.push(event).await?;
+                Ok(serde_json::Value::Bool(true))
             }
             Command::Due { req } => {
                 let _guard = self.lock.lock().await;
@@ -195,7 +232,8 @@ impl VisitObject {
                 if !status.waiting() && !status.has(&["patient_admitted"]) {
                     self.push(Event::new("patient_lobby_arrival", None, None)).await?;
                 }
-                Ok(serde_json::to_value(self.status().await?.patient_view())?)
+                let status = self.status().await?;
+                Ok(serde_json::to_value(self.patient_view(&status).await?)?)
             }
             Command::Open { visit_ref, info, video, request, ehr_user_id } => {
                 // Serialised: two launches at once get the same meeting.
@@ -236,7 +274,11 @@ impl DurableObject for VisitObject {
             let pair = WebSocketPair::new()?;
             self.state.accept_websocket_with_tags(&pair.server, &[role]);
             let status = self.status().await?;
-            let first = if role == "patient" { serde_json::to_string(&status.patient_view())? } else { serde_json::to_string(&status)? };
+            let first = if role == "patient" {
+                serde_json::to_string(&self.patient_view(&status).await?)?
+            } else {
+                serde_json::to_string(&status)?
+            };
             pair.server.send_with_str(first)?;
             return Response::from_websocket(pair.client);
         }

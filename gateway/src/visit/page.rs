@@ -6,7 +6,17 @@ use super::client::{Event, Status};
 use crate::ctx::Ctx;
 use crate::pages::{escape, page_html};
 
-pub const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self' https:; base-uri 'none'; form-action 'self'";
+/// The page's policy: framed only by the tenant's EHR origins (none unless
+/// set), and its forms post only here, or on into the meeting (a Join's
+/// redirect counts as the form's target).
+pub fn csp(frame_ancestors: &[String], meeting_url: Option<&str>) -> String {
+    let ancestors = if frame_ancestors.is_empty() { "'none'".to_string() } else { frame_ancestors.join(" ") };
+    let meeting =
+        meeting_url.and_then(|u| url::Url::parse(u).ok()).map(|u| format!(" {}", u.origin().ascii_serialization())).unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src data:; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'{meeting}"
+    )
+}
 
 pub fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
     let info = status.info.clone();
@@ -18,7 +28,10 @@ pub fn provider_page(ctx: &Ctx, visit_ref: &str, status: &Status) -> String {
             .as_ref()
             .map(|u| format!(" <a class=\"button secondary\" href=\"{}\">Join in the Teams app</a>", escape(u)))
             .unwrap_or_default();
-        format!("<p><a class=\"button\" href=\"/visit/{}/join\" rel=\"noopener\">Join in browser</a>{app}</p>", escape(visit_ref))
+        format!(
+            "<form method=\"post\" action=\"/visit/{}/join\"><button type=\"submit\" class=\"button\">Join in browser</button>{app}</form>",
+            escape(visit_ref)
+        )
     });
     let link = status
         .link_code
@@ -101,3 +114,17 @@ pub const LIVE_JS: &str = r#"(() => {
   } catch { setInterval(poll, 5000); }
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framed_only_by_the_tenants_ehr_and_forms_only_here_or_into_the_meeting() {
+        let none = csp(&[], None);
+        assert!(none.contains("frame-ancestors 'none';") && none.ends_with("form-action 'self'"));
+        let ehr = csp(&["https://ehr.example.org".into()], Some("https://teams.microsoft.com/l/meetup-join/x?y=1"));
+        assert!(ehr.contains("frame-ancestors https://ehr.example.org;"));
+        assert!(ehr.ends_with("form-action 'self' https://teams.microsoft.com"));
+    }
+}

@@ -9,4 +9,5 @@ pub mod session;
 pub mod sms;
 pub mod tenant;
 pub mod tenants;
+pub mod tokens;
 pub mod video;

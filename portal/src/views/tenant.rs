@@ -13,6 +13,7 @@ use crate::views::fhir_bases::FhirBases;
 use crate::views::records::Records;
 use crate::views::reports::Reports;
 use crate::views::sms::Sms;
+use crate::views::tokens::Tokens;
 use crate::views::video::Video;
 
 /// The wizard's steps, in the seed's order (SMS is optional).
@@ -98,6 +99,7 @@ pub fn TenantPage(tenant: Tenant, section: Section, wizard: bool, on_back: Callb
                     Section::Records => view! { <Records tenant=t/> }.into_any(),
                     Section::Audit => view! { <AuditLog tenant_id=t.id.clone()/> }.into_any(),
                     Section::Reports => view! { <Reports tenant=t on_back/> }.into_any(),
+                    Section::Tokens => view! { <Tokens tenant_id=t.id.clone()/> }.into_any(),
                 }
             }}
             {step_bar}

@@ -30,8 +30,9 @@ pub fn SecretValue(tenant_id: String, #[prop(into)] name: Signal<String>, id: &'
     let status = move || {
         let n = name.get();
         match stored.get().into_iter().find(|s| s.name == n) {
+            Some(s) if s.updated_at.is_empty() => format!("A value for {n} is set by your Visitgate operator."),
             Some(s) => format!("A value for {n} is stored (set {} by {}). Type a new one to replace it.", s.updated_at, s.updated_by),
-            None => format!("No value for {n} is stored here; a Worker secret of that name is used if your operator set one."),
+            None => format!("No value for {n} is stored yet."),
         }
     };
     let store = move |_| {

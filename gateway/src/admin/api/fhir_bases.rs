@@ -48,7 +48,19 @@ fn department(d: &str) -> Result<String> {
     Ok(d.to_string())
 }
 
-async fn validated(url: &str, input: &FhirBaseInput, ctx: &Ctx) -> Result<ValidationReport> {
+/// Validation fetches from the address the caller typed: a few a minute per
+/// signed-in caller (binding `VALIDATIONS`), so it cannot be used to scan.
+async fn throttle(ctx: &Ctx, who: &Principal) -> Result<()> {
+    let Ok(limiter) = ctx.env.rate_limiter("VALIDATIONS") else { return Ok(()) };
+    if limiter.limit(who.subject.clone()).await.map(|o| o.success).unwrap_or(true) {
+        Ok(())
+    } else {
+        Err(Error::new(429, "validation_throttled", "Too many FHIR base validations in the last minute. Wait a minute, then try again."))
+    }
+}
+
+async fn validated(url: &str, input: &FhirBaseInput, ctx: &Ctx, who: &Principal) -> Result<ValidationReport> {
+    throttle(ctx, who).await?;
     let report = validate_fhir_base(url, input.client.auth_method, ctx.dev_mode).await;
     if report.ok {
         Ok(report)
@@ -66,7 +78,7 @@ pub async fn add(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Res
     if tenant.fhir_bases.iter().any(|b| b.url == url) {
         return Err(Error::new(409, "fhir_base_duplicate", format!("{url} is already configured for this tenant.")).field("url"));
     }
-    let validation = validated(&url, &input, ctx).await?;
+    let validation = validated(&url, &input, ctx, who).await?;
     let base = FhirBase {
         id: crate::crypto::random_id("fb-"),
         url,
@@ -98,7 +110,7 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, bas
     if tenant.fhir_bases.iter().any(|b| b.url == url && b.id != base_id) {
         return Err(Error::new(409, "fhir_base_duplicate", format!("{url} is already configured for this tenant.")).field("url"));
     }
-    let validation = validated(&url, &input, ctx).await?;
+    let validation = validated(&url, &input, ctx, who).await?;
     let base = &mut tenant.fhir_bases[index];
     base.url = url;
     base.environment = input.environment;
@@ -124,8 +136,9 @@ pub async fn remove(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, bas
 }
 
 /// Validates without saving; always 200 with the report (its `ok` says the verdict).
-pub async fn validate(req: &mut Request, ctx: &Ctx) -> Result<Response> {
+pub async fn validate(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Response> {
     let body: ValidateRequest = read_json(req).await?;
     let url = normalized(&body.url, ctx)?;
+    throttle(ctx, who).await?;
     json(200, &validate_fhir_base(&url, body.auth_method, ctx.dev_mode).await)
 }

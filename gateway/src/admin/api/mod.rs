@@ -26,6 +26,8 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Get, ["me"]) => session::me(&who),
         (Method::Post, ["logout"]) => crate::admin::auth::logout(ctx, &who).await,
         (Method::Post, ["tokens"]) => session::mint_token(r, ctx, &who).await,
+        (Method::Get, ["tokens"]) => session::list_tokens(r, ctx, &who).await,
+        (Method::Delete, ["tokens", id]) => session::revoke_token(ctx, &who, id).await,
         (Method::Post, ["login-links"]) => session::mint_login_link(r, ctx, &who).await,
         (Method::Get, ["tenants"]) => tenants::list(ctx, &who).await,
         (Method::Post, ["tenants"]) => tenants::create(r, ctx, &who).await,
@@ -34,6 +36,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Delete, ["tenants", id]) => tenants::delete(r, ctx, &who, id).await,
         (Method::Get, ["tenants", id, "integration-records"]) => tenants::integration_records(r, ctx, &who, id).await,
         (Method::Get, ["tenants", id, "audit"]) => tenants::audit(r, ctx, &who, id).await,
+        (Method::Put, ["tenants", id, "provider-hosts"]) => tenants::put_provider_hosts(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "sms"]) => tenants::put_sms(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "email"]) => tenants::put_email(r, ctx, &who, id).await,
         (Method::Post, ["tenants", id, "sms", "numbers"]) => tenants::order_number(r, ctx, &who, id).await,
@@ -47,7 +50,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Post, ["tenants", id, "fhir-bases"]) => fhir_bases::add(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
         (Method::Delete, ["tenants", id, "fhir-bases", base]) => fhir_bases::remove(r, ctx, &who, id, base).await,
-        (Method::Post, ["fhir-bases", "validate"]) => fhir_bases::validate(r, ctx).await,
+        (Method::Post, ["fhir-bases", "validate"]) => fhir_bases::validate(r, ctx, &who).await,
         _ => Err(Error::new(405, "method_not_allowed", "This method is not allowed on this route.")),
     }
 }
@@ -60,10 +63,11 @@ fn route_exists(s: &[&str]) -> bool {
         ["me"]
             | ["logout"]
             | ["tokens"]
+            | ["tokens", _]
             | ["login-links"]
             | ["tenants"]
             | ["tenants", _]
-            | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email" | "secrets"]
+            | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email" | "secrets" | "provider-hosts"]
             | ["tenants", _, "secrets", _]
             | ["tenants", _, "fhir-bases", _]
             | ["tenants", _, "sms", "numbers" | "webhooks"]

@@ -54,6 +54,7 @@ pub async fn create(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Res
         launch: Default::default(),
         sms: None,
         email: None,
+        provider_hosts: vec![],
         version: 1,
         created_at: now.clone(),
         updated_at: now,
@@ -98,12 +99,15 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> 
     let body: TenantUpdate = read_json(req).await?;
     tenant.display_name = display_name(&body.display_name)?;
     if let Some(video) = body.video {
-        if let Some((field, message)) = video.problems(ctx.dev_mode).into_iter().next() {
+        if let Some((field, message)) = video.problems(ctx.dev_mode, &tenant.provider_hosts).into_iter().next() {
             return Err(Error::bad_request("invalid_video_settings", message).field(field));
         }
         tenant.video = Some(video);
     }
     if let Some(launch) = body.launch {
+        if let Some((field, message)) = launch.problem() {
+            return Err(Error::bad_request("invalid_launch_settings", message).field(field));
+        }
         tenant.launch = launch;
     }
     stamp(&mut tenant, who);
@@ -149,6 +153,19 @@ pub async fn audit(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> R
     json(200, &serde_json::json!({ "entries": entries }))
 }
 
+/// A time zone the runtime knows (IANA, e.g. `America/Chicago`), exactly as typed.
+fn time_zone(tz: &str) -> Result<()> {
+    if crate::clock::is_time_zone(tz) {
+        Ok(())
+    } else {
+        Err(Error::bad_request(
+            "invalid_time_zone",
+            format!("\"{tz}\" is not a time zone. Use an IANA name such as America/Chicago or Europe/Berlin, with no spaces around it."),
+        )
+        .field("time_zone"))
+    }
+}
+
 /// Top-level fields `PUT …/sms` accepts; the stored settings tolerate more
 /// (newer versions), the API does not (a typo must not pass silently).
 const SMS_FIELDS: [&str; 10] = [
@@ -171,8 +188,9 @@ pub async fn put_sms(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) ->
         return Err(Error::bad_request("unknown_field", format!("unknown field `{unknown}`.")).field(unknown.clone()));
     }
     let settings: shared::sms::SmsSettings = crate::http::parse_json(raw.to_string().as_bytes())?;
+    time_zone(&settings.time_zone)?;
     let bases: Vec<&str> = tenant.fhir_bases.iter().map(|b| b.id.as_str()).collect();
-    if let Some((field, message)) = settings.problems(&bases, ctx.dev_mode).into_iter().next() {
+    if let Some((field, message)) = settings.problems(&bases, ctx.dev_mode, &tenant.provider_hosts).into_iter().next() {
         return Err(Error::bad_request("invalid_sms_settings", message).field(field));
     }
     tenant.sms = Some(settings);
@@ -192,7 +210,8 @@ pub async fn put_email(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) 
         return Err(Error::bad_request("unknown_field", format!("unknown field `{unknown}`.")).field(unknown.clone()));
     }
     let settings: shared::email::EmailSettings = crate::http::parse_json(raw.to_string().as_bytes())?;
-    if let Some((field, message)) = settings.problems(ctx.dev_mode).into_iter().next() {
+    time_zone(&settings.time_zone)?;
+    if let Some((field, message)) = settings.problems(ctx.dev_mode, &tenant.provider_hosts).into_iter().next() {
         return Err(Error::bad_request("invalid_email_settings", message).field(field));
     }
     tenant.email = Some(settings);
@@ -201,11 +220,41 @@ pub async fn put_email(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) 
     tenant_response(200, &saved)
 }
 
+/// `PUT …/provider-hosts` (platform admin only): hosts this tenant's
+/// provider settings may name besides the providers' own.
+pub async fn put_provider_hosts(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
+    who.require_platform()?;
+    let (mut tenant, expected) = load_for_write(req, ctx, who, id).await?;
+    let body: shared::api::ProviderHosts = read_json(req).await?;
+    let mut hosts = vec![];
+    for (i, h) in body.hosts.iter().enumerate() {
+        let h = h.trim().to_string();
+        if !shared::providers::is_host_name(&h) {
+            return Err(Error::bad_request(
+                "invalid_host",
+                "Give a host name only, like twilio-proxy.example.org (lower case, no https://, port or path).",
+            )
+            .field(format!("hosts.{i}")));
+        }
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
+    if hosts.len() > 20 {
+        return Err(Error::bad_request("invalid_host", "Allow at most 20 hosts.").field("hosts"));
+    }
+    tenant.provider_hosts = hosts;
+    stamp(&mut tenant, who);
+    let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "tenant.provider_hosts").await?;
+    tenant_response(200, &saved)
+}
+
 /// `POST …/sms/numbers`: "Generate a new phone number" (202 + Location).
 pub async fn order_number(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Result<Response> {
     let tenant = load(ctx, who, id).await?;
+    let key = req.headers().get("idempotency-key")?;
     let request: shared::api::NumberOrderRequest = read_json(req).await?;
-    crate::sms::numbers::start(ctx, &tenant, request, &who.subject).await
+    crate::sms::numbers::start(ctx, &tenant, request, &who.subject, key).await
 }
 
 /// `GET …/sms/numbers`: the tenant's numbers and its orders, running or done.
