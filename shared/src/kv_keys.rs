@@ -17,11 +17,6 @@ pub fn session(token_sha256_hex: &str) -> String {
     format!("session:{token_sha256_hex}")
 }
 
-/// An automation API token, by SHA-256 (hex) of the bearer value.
-pub fn api_token(token_sha256_hex: &str) -> String {
-    format!("apitoken:{token_sha256_hex}")
-}
-
 /// Cached SMART discovery (and JWKS) of an `iss`, with a KV expiry.
 pub fn discovery(normalized_fhir_base: &str) -> String {
     format!("discovery:{normalized_fhir_base}")

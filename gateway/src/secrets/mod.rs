@@ -46,10 +46,6 @@ pub fn worker_secret(env: &Env, name: &str) -> Option<Secret> {
     env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())).filter(|s| !s.is_empty()).map(Secret)
 }
 
-pub fn worker_secret_exists(env: &Env, name: &str) -> bool {
-    worker_secret(env, name).is_some()
-}
-
 /// A keyed hash (HMAC-SHA256, hex) under [`REF_KEY_SECRET`]; `None` when
 /// the deployment has no such key.
 pub fn keyed_ref(env: &Env, input: &str) -> Option<String> {
