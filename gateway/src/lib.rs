@@ -22,6 +22,7 @@ pub mod oidc;
 pub mod pages;
 pub mod patient;
 pub mod reports;
+pub mod retry;
 pub mod router;
 pub mod seal;
 pub mod secrets;

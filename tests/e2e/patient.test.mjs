@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { startLaunchStack, eventually } from '../lib/launch.mjs';
+import { startLaunchStack, eventually, post } from '../lib/launch.mjs';
 import { axeViolations, watchConsole } from '../lib/browser.mjs';
 import { HttpBrowser } from '../lib/http-browser.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
@@ -147,4 +147,28 @@ test('unknown codes get 404, odd ones too, and guessing is throttled', async () 
     throttled = r.status === 429;
   }
   assert.ok(throttled, 'repeated misses are rate-limited');
+});
+
+test('class 6: a patient link flooding events is capped per kind; the clinician joining is still recorded', async () => {
+  const start = new Date(Date.now() + 3600_000);
+  start.setUTCSeconds(0, 0);
+  const appt = await post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good4', patient: DEMO.good4.patients.video2, start: start.toISOString(), minutes: 20 });
+  const { link, provider } = await patientLink('good4', appt.id);
+  const statusOf = async () => JSON.parse((await provider.browser.get(`${provider.url}/status`)).text).events;
+  const event = kind => fetch(`${link}/event`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind }) });
+  const codes = [];
+  for (let i = 0; i < 30; i++) codes.push((await event('device_check_passed')).status);
+  assert.deepEqual(codes.slice(0, 20), Array(20).fill(204), 'the first twenty are recorded');
+  assert.deepEqual(codes.slice(20), Array(10).fill(429), 'then refused');
+  const refused = await event('device_check_passed');
+  assert.equal((await refused.json()).code, 'event_limit');
+  // Leaving a lobby one is not in changes nothing.
+  const before = (await statusOf()).length;
+  for (let i = 0; i < 5; i++) assert.equal((await event('patient_left')).status, 204);
+  const after = await statusOf();
+  assert.equal(after.length, before, 'nothing stored by the refused and the no-op events');
+  assert.equal(after.filter(e => e.kind === 'device_check_passed').length, 20);
+  // The clinician's own events still land.
+  await provider.browser.post(`${provider.url}/join`, {});
+  assert.ok((await statusOf()).some(e => e.kind === 'provider_joined'), 'provider_joined recorded');
 });

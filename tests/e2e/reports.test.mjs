@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startSmsLaunchStack, post, eventually } from '../lib/launch.mjs';
 import { mintToken, apiClient } from '../lib/harness.mjs';
 import { assertNoPatientData } from '../lib/privacy.mjs';
-import { DEMO } from '../standins/ehr-sandbox.mjs';
+import { DEMO, fhirBase } from '../standins/ehr-sandbox.mjs';
 import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
 
 let ctx;
@@ -67,6 +67,11 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
   assert.deepEqual({ status: missed.status, duration_ms: missed.duration_ms, lobby_wait_ms: missed.lobby_wait_ms, department: missed.department, sms_sent: missed.sms_sent },
     { status: 'no_show', duration_ms: 0, lobby_wait_ms: null, department: 'good2', sms_sent: 1 });
 
+  // Launches nobody finished (anyone can request /launch): not counted.
+  for (let i = 0; i < 5; i++) {
+    const r = await fetch(`${ctx.stack.url}/launch?iss=${encodeURIComponent(fhirBase(ctx.sb, 'good'))}&launch=abandoned${i}`, { redirect: 'manual' });
+    assert.equal(r.status, 302);
+  }
   // A launch the EHR refuses: counted as failed, with its code.
   const denied = await ctx.launch('good', { scenario: { deny: true } });
   assert.equal(denied.status, 403);
@@ -75,7 +80,7 @@ test('a visit that happened and a no-show: wait, duration, status, exactly as re
     summary = (await api('summary?range=7')).body.summary;
     assert.deepEqual(summary.launch_errors, [['launch_denied', 1]]);
   });
-  assert.equal(summary.launches, 3, 'three launches started');
+  assert.equal(summary.launches, 3, 'three launches the EHR answered; the five abandoned ones are not counted');
   assert.equal(summary.launches_ok, 2);
   await eventually(async () => {
     summary = (await api('summary?range=7')).body.summary;

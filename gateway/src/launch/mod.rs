@@ -126,7 +126,8 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
         url.as_str(),
         &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, TTL_SECS)),
     )?;
-    report(ctx, &entry.tenant_id, &entry.base_id, "launch_started", None);
+    // Counted at the callback, once the EHR has sent this browser back:
+    // anyone can request `/launch`, and those must not fill the reports.
     Ok(resp)
 }
 
@@ -145,7 +146,7 @@ fn report(ctx: &Ctx, tenant_id: &str, base_id: &str, kind: &'static str, code: O
 pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
     let q = query(req)?;
     let state = param(&q, "state").map(str::to_string);
-    // Whose launch this was, once the launch cookie has said so.
+    // Whose launch this was, once the launch cookie and its state match.
     let mut whose: Option<(String, String)> = None;
     let mut resp = match callback_inner(req, ctx, &q, &mut whose).await {
         Ok(r) => {
@@ -187,13 +188,14 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
             "The launch cookie was altered or is not from this Visitgate, so the sign-in was refused. Launch again from the EHR.",
         ),
     })?;
-    *whose = Some((launch.tenant_id.clone(), launch.base_id.clone()));
     if !constant_time_eq(&launch.state, state) {
         return Err(Error::bad_request(
             "launch_state_mismatch",
             "The EHR's answer does not match this launch (state mismatch), so it was refused. Launch again from the EHR.",
         ));
     }
+    *whose = Some((launch.tenant_id.clone(), launch.base_id.clone()));
+    report(ctx, &launch.tenant_id, &launch.base_id, "launch_started", None);
     if let Some(error) = param(q, "error") {
         let detail = param(q, "error_description").map(|d| format!(": {d}")).unwrap_or_default();
         let (status, code) = if error == "access_denied" { (403, "launch_denied") } else { (502, "launch_authorize_failed") };

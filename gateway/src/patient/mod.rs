@@ -102,8 +102,13 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
             if !PATIENT_EVENTS.contains(&body.kind.as_str()) || body.kind == "patient_link_opened" {
                 return Err(Error::bad_request("invalid_event", "Unknown event.").field("kind"));
             }
-            visit::record(env, &link.visit_ref, Event::new(&body.kind, None, None)).await?;
-            crate::http::no_content()
+            match visit::record(env, &link.visit_ref, Event::new(&body.kind, None, None)).await? {
+                Some(visit::Refusal::KindFull | visit::Refusal::LogFull) => {
+                    Err(Error::new(429, "event_limit", "This visit has recorded as many of these as it keeps; nothing more was stored."))
+                }
+                // Leaving a lobby one is not in: nothing to record.
+                Some(visit::Refusal::NoChange) | None => crate::http::no_content(),
+            }
         }
         (Method::Get, "live") => {
             crate::http::same_origin(&req, &ctx.origin)?;

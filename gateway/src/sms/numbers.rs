@@ -237,9 +237,13 @@ impl DurableObject for NumberOrderObject {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.progress().await {
-            worker::console_error!("number orders: {}", e.body.code);
-            self.state.storage().set_alarm(10_000).await?;
+        let storage = self.state.storage();
+        match self.progress().await {
+            Ok(()) => crate::retry::after_success(&storage).await?,
+            Err(e) => {
+                worker::console_error!("number orders: {}", e.body.code);
+                crate::retry::after_failure(&storage).await?;
+            }
         }
         Response::ok("")
     }

@@ -34,6 +34,18 @@ impl Event {
     }
 }
 
+/// Why a visit did not record an event (its bounds are in `bounds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// This kind from the patient link has reached its cap.
+    KindFull,
+    /// The visit's log is full.
+    LogFull,
+    /// It would change nothing (leaving a lobby one is not in).
+    NoChange,
+}
+
 /// What the visit's object knows about the appointment: times and status only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitInfo {
@@ -152,8 +164,9 @@ pub async fn call<T: serde::de::DeserializeOwned>(stub: &Stub, cmd: &Command) ->
     crate::storage::rpc::call(stub, "https://visit/command", cmd).await
 }
 
-pub async fn record(env: &Env, visit_ref: &str, event: Event) -> Result<()> {
-    call::<serde_json::Value>(&stub(env, visit_ref)?, &Command::Event { event }).await.map(|_| ())
+/// Records an event: `Some(why)` when the visit's bounds refused it (see `bounds`).
+pub async fn record(env: &Env, visit_ref: &str, event: Event) -> Result<Option<Refusal>> {
+    call(&stub(env, visit_ref)?, &Command::Event { event }).await
 }
 
 /// Records a webhook's report on a visit: `false` when the visit is not

@@ -5,6 +5,7 @@
 //! it sends exactly once, `page` the clinician's page. The routes under
 //! `/visit/{ref}` are here; "Send link" is the notify journey's.
 
+pub mod bounds;
 pub mod client;
 pub mod deliver;
 pub mod object;

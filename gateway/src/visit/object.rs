@@ -7,7 +7,7 @@
 use futures_util::lock::Mutex;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
-use super::client::{patient_waiting, Command, Event, OpenReply, PatientView, Status, VisitInfo, PROVIDER_PRESENT, ROLE_HEADER};
+use super::client::{patient_waiting, Command, Event, OpenReply, PatientView, Refusal, Status, VisitInfo, PROVIDER_PRESENT, ROLE_HEADER};
 use crate::clock::iso_ms;
 use crate::error::{Error, Result};
 use crate::reports::events::{flush_visit, StoredEvent, VisitRecord};
@@ -35,10 +35,15 @@ impl VisitObject {
         })
     }
 
-    /// Appends an event; a waiting patient is admitted once a clinician is there.
-    pub(super) async fn push(&self, event: Event) -> worker::Result<()> {
+    /// Appends an event within the visit's bounds (`Some(why)`: refused,
+    /// nothing stored); a waiting patient is admitted once a clinician is there.
+    pub(super) async fn push(&self, mut event: Event) -> worker::Result<Option<Refusal>> {
+        event.detail = event.detail.map(super::bounds::clip);
         let storage = self.state.storage();
         let mut events: Vec<Event> = storage.get("events").await?.unwrap_or_default();
+        if let Err(why) = super::bounds::admit(&events, &event.kind) {
+            return Ok(Some(why));
+        }
         events.push(event);
         let has = |kinds: &[&str], events: &[Event]| events.iter().any(|e| kinds.contains(&e.kind.as_str()));
         if patient_waiting(&events) && has(&PROVIDER_PRESENT, &events) && !has(&["patient_admitted"], &events) {
@@ -49,7 +54,8 @@ impl VisitObject {
         if storage.get_alarm().await?.is_none() {
             storage.set_alarm(REPORT_DELAY_MS).await?;
         }
-        self.broadcast().await
+        self.broadcast().await?;
+        Ok(None)
     }
 
     /// Sends events not yet in the reports database, with the visit's
@@ -201,10 +207,7 @@ impl VisitObject {
                 let status = self.status().await?;
                 Ok(serde_json::to_value(self.patient_view(&status).await?)?)
             }
-            Command::Event { event } => {
-                self.push(event).await?;
-                Ok(serde_json::Value::Null)
-            }
+            Command::Event { event } => Ok(serde_json::to_value(self.push(event).await?)?),
             Command::Report { tenant_id, event, dedupe } => {
                 let storage = self.state.storage();
                 let info: Option<VisitInfo> = storage.get("info").await?;
@@ -215,9 +218,11 @@ impl VisitObject {
                 if storage.get::<bool>(&seen_key).await?.is_some() {
                     return Ok(serde_json::Value::Bool(false));
                 }
-                storage.put(&seen_key, true).await?;
-                self.push(event).await?;
-                Ok(serde_json::Value::Bool(true))
+                let recorded = self.push(event).await?.is_none();
+                if recorded {
+                    storage.put(&seen_key, true).await?;
+                }
+                Ok(serde_json::Value::Bool(recorded))
             }
             Command::Due { req } => {
                 let _guard = self.lock.lock().await;
@@ -286,9 +291,13 @@ impl DurableObject for VisitObject {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.flush_report().await {
-            worker::console_error!("reports: {}", e.body.code);
-            self.state.storage().set_alarm(30_000).await?;
+        let storage = self.state.storage();
+        match self.flush_report().await {
+            Ok(()) => crate::retry::after_success(&storage).await?,
+            Err(e) => {
+                worker::console_error!("reports: {}", e.body.code);
+                crate::retry::after_failure(&storage).await?;
+            }
         }
         Response::ok("")
     }
