@@ -42,6 +42,20 @@ pub use visit::object::VisitObject;
 
 #[event(scheduled)]
 async fn scheduled(event: worker::ScheduledEvent, env: Env, _schedule: worker::ScheduleContext) {
+    if event.cron() == reports::retention::CRON {
+        match reports::retention::run(&env, event.schedule() as i64).await {
+            Ok(s) => worker::console_log!(
+                "retention: {} tenants, {} events, {} visits, {} audit entries deleted, {} problems",
+                s.tenants,
+                s.events,
+                s.visits,
+                s.audit,
+                s.problems.len()
+            ),
+            Err(e) => worker::console_error!("retention: {}", e.body.code),
+        }
+        return;
+    }
     let now = (event.schedule() / 1000.0) as u64;
     match ctx::Ctx::for_job(env) {
         Ok(ctx) => match notify::run(&ctx, now).await {

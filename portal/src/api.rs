@@ -118,6 +118,10 @@ pub async fn tenants() -> Result<Vec<Tenant>, Failure> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csrf(pub Option<String>);
 
+/// Whether the signed-in admin is a platform admin (approves FHIR bases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Platform(pub bool);
+
 /// What a save answered: the tenant as stored now, or why not.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Saved {

@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                 Phase::Loading => view! { <Loading/> }.into_any(),
                 Phase::SignedIn(me) => {
                     provide_context(api::Csrf(me.csrf_token.clone()));
+                    provide_context(api::Platform(matches!(me.role, shared::tenant::Role::PlatformAdmin)));
                     match open.get() {
                     Some((tenant, section, wizard)) => view! { <TenantPage tenant section wizard on_back/> }.into_any(),
                     None => {

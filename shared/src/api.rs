@@ -44,6 +44,9 @@ pub struct TenantUpdate {
     /// Omitted: unchanged.
     #[serde(default)]
     pub launch: Option<crate::video::LaunchSettings>,
+    /// Omitted: unchanged.
+    #[serde(default)]
+    pub retention: Option<crate::retention::Retention>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ pub mod kv_keys;
 pub mod patient_link;
 pub mod providers;
 pub mod report;
+pub mod retention;
 pub mod schedule;
 pub mod smart;
 pub mod sms;

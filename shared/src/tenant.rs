@@ -31,6 +31,9 @@ pub struct Tenant {
     pub sms: Option<crate::sms::SmsSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<crate::email::EmailSettings>,
+    /// How long reports, audit entries and visits are kept.
+    #[serde(default)]
+    pub retention: crate::retention::Retention,
     /// Provider hosts a platform admin allowed for this tenant besides the
     /// providers' own (`providers`); tenant admins cannot change it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -91,8 +94,29 @@ pub struct FhirBase {
     pub department: String,
     pub client: ClientRegistration,
     pub validation: ValidationReport,
+    /// Whether this tenant's claim on the URL was approved. Only approved
+    /// bases launch, notify and hold their URL; a tenant admin's new (or
+    /// moved) base waits for a platform admin. Older documents: approved.
+    #[serde(default)]
+    pub approval: Approval,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A FHIR base URL belongs to the tenant a platform admin approved it for:
+/// a tenant admin cannot claim another organisation's EHR by typing first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    #[default]
+    Approved,
+    Pending,
+}
+
+impl FhirBase {
+    pub fn approved(&self) -> bool {
+        self.approval == Approval::Approved
+    }
 }
 
 /// The SMART client registration the EHR issued for this FHIR base.
@@ -138,6 +162,8 @@ pub struct IssEntry {
     pub launch: LaunchSettings,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoSettings>,
+    #[serde(default)]
+    pub retention: crate::retention::Retention,
     pub tenant_version: u64,
 }
 
@@ -152,6 +178,7 @@ impl IssEntry {
             capabilities: base.validation.capabilities.clone(),
             launch: tenant.launch.clone(),
             video: tenant.video.clone(),
+            retention: tenant.retention,
             tenant_version: tenant.version,
         }
     }
@@ -195,6 +222,7 @@ mod tests {
             "schema_version": 2, "id": "t1", "display_name": "T", "fhir_bases": [],
             "version": 3, "created_at": "x", "updated_at": "y", "updated_by": "z",
             "launch": {"write_back": true, "skip_provider_page": false},
+            "retention": {"reports_days": 400, "audit_days": 2190, "visit_days": 14},
             "reports": {"retention_days": 400}
         });
         let t: Tenant = serde_json::from_value(doc.clone()).unwrap();

@@ -129,6 +129,9 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
   await done.click();
   await page.getByText('Saved. The FHIR base is in the list above.').waitFor();
   await page.getByRole('heading', { level: 4, name: /Virtual care/ }).waitFor();
+  // A tenant admin's base waits for a platform admin (issue 13, class 11); no Approve button for them.
+  await page.getByText('Waiting for approval').waitFor();
+  assert.equal(await page.getByRole('button', { name: /^Approve/ }).count(), 0);
   assert.equal((await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases.length, 1);
 
   // Edit: the form fills with the stored base; saving re-validates (PUT).

@@ -187,3 +187,50 @@ test('report queries are index-backed', async () => {
 test('no phone number, name or birth date in storage (D1 included) or logs', () => {
   assertNoPatientData(ctx.stack);
 });
+
+test('class 10: retention is checked on save; reports, audit entries and visit objects are deleted once past it', async () => {
+  const retention = async (body) => {
+    const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
+    return ctx.stack.api('PUT', '/api/v1/tenants/clinic', { display_name: t.body.display_name, retention: body }, { 'if-match': t.headers.get('etag') });
+  };
+  const bad = await retention({ reports_days: 400, audit_days: 2190, visit_days: 0 });
+  assert.equal(bad.status, 400);
+  assert.deepEqual([bad.body.code, bad.body.field], ['invalid_retention', 'retention.visit_days']);
+  assert.match(bad.body.message, /between 1 and 90 days/);
+  assert.equal((await ctx.stack.api('GET', '/api/v1/tenants/clinic')).body.retention.visit_days, 14, 'the default, unchanged');
+  const ok = await retention({ reports_days: 400, audit_days: 365, visit_days: 1 });
+  assert.equal(ok.status, 200, ok.text);
+
+  // A visit that ended three days ago: with visit_days 1 its object deletes itself after recording.
+  const past = new Date(Date.now() - 3 * 86400_000);
+  past.setUTCSeconds(0, 0);
+  const appt = await post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good4', patient: DEMO.good4.patients.video2, start: past.toISOString(), minutes: 20 });
+  const old = await launchVisit('good4', appt.id);
+  await eventually(async () => {
+    const status = JSON.parse((await old.provider.browser.get(`${old.provider.url}/status`)).text);
+    assert.deepEqual([status.info, status.events.length], [null, 0], 'the visit object kept nothing');
+  }, 15_000);
+  await eventually(async () => assert.ok((await api('visits?from=' + past.toISOString().slice(0, 10) + '&to=' + past.toISOString().slice(0, 10))).body.visits.length >= 1), 10_000);
+
+  const retentionRun = async (time) => {
+    const r = await fetch(`${ctx.stack.url}/cdn-cgi/local/scheduled?cron=30+3+*+*+*&time=${Math.round(time)}`);
+    assert.equal(r.status, 200, await r.text());
+  };
+  const summary = async () => (await api('summary?range=30')).body.summary;
+  const audit = async () => (await ctx.stack.api('GET', '/api/v1/tenants/clinic/audit')).body.entries;
+  const before = await summary();
+  assert.ok(before.visits > 0 && before.launches > 0);
+  const auditBefore = await audit();
+  assert.ok(auditBefore.length > 0, 'there are audit entries');
+
+  await retentionRun(Date.now() + 10 * 86400_000); // nothing is old enough yet
+  assert.deepEqual(await summary(), before, 'reports within retention are kept');
+  assert.deepEqual(await audit(), auditBefore);
+
+  await retentionRun(Date.now() + 401 * 86400_000); // past reports_days and audit_days
+  const afterRun = await summary();
+  assert.deepEqual([afterRun.visits, afterRun.launches], [0, 0], 'reports past retention are deleted');
+  const auditAfter = await audit();
+  assert.equal(auditAfter.length, 0, 'audit entries past retention are deleted');
+  assert.equal((await ctx.stack.api('GET', '/api/v1/tenants/clinic')).status, 200, 'the settings themselves stay');
+});

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { startStack, mintToken, apiClient } from '../lib/harness.mjs';
 import { DEFAULT_ACCOUNT, startSmsStandIn } from '../standins/sms.mjs';
+import { fhirBase } from '../standins/ehr-sandbox.mjs';
 
 const ACME_TOKEN = 'acme-twilio-auth-token-7f3a';
 let stack;
@@ -293,4 +294,65 @@ test('class 3: API tokens expire, are listed and revoked, and end with their ten
   assert.equal((await stack.api('POST', '/api/v1/tenants', { id: 'phoenix', display_name: 'Phoenix again' })).status, 201);
   const reborn = await phoenix('GET', '/api/v1/tenants/phoenix');
   assert.deepEqual([reborn.status, reborn.body.code], [401, 'invalid_token']);
+});
+
+test("class 11: a FHIR base URL is held only once a platform admin approves it; a claim never tells who holds a URL", async () => {
+  const sb = stack.sandbox.url;
+  const client = id => ({ client_id: id, auth_method: 'client_secret_basic', secret_ref: 'CLIENT_SECRET' });
+  const launchTo = name => fetch(`${stack.url}/launch?iss=${encodeURIComponent(fhirBase(sb, name))}&launch=x`, { redirect: 'manual' });
+  const clientOf = r => new URL(r.headers.get('location')).searchParams.get('client_id');
+  // acme's base, added by a platform admin: approved at once, and launches go to acme's client.
+  const t = await stack.api('GET', '/api/v1/tenants/acme');
+  const mine = await stack.api('POST', '/api/v1/tenants/acme/fhir-bases',
+    { url: fhirBase(sb, 'good'), environment: 'test', department: 'Main', client: client('acme-client') }, { 'if-match': t.headers.get('etag') });
+  assert.equal(mine.status, 201, mine.text);
+  assert.equal(mine.body.fhir_bases[0].approval, 'approved');
+  assert.equal(clientOf(await launchTo('good')), 'acme-client');
+
+  // evil claims acme's URL, then a free one: the same answer for both.
+  const evil = apiClient(stack.url, await mintToken(stack, 'tenant_admin', 'evil'));
+  const claim = async name => {
+    const cur = await evil('GET', '/api/v1/tenants/evil');
+    return evil('POST', '/api/v1/tenants/evil/fhir-bases',
+      { url: fhirBase(sb, name), environment: 'test', department: name, client: client('evil-client') }, { 'if-match': cur.headers.get('etag') });
+  };
+  const taken = await claim('good');
+  const free = await claim('good2');
+  assert.deepEqual([taken.status, free.status], [201, 201], taken.text);
+  const [onTaken, onFree] = free.body.fhir_bases;
+  assert.deepEqual([onTaken.approval, onFree.approval], ['pending', 'pending']);
+  assert.doesNotMatch(taken.text, /acme/, 'nothing about who holds the URL');
+
+  // Pending claims launch nothing, and acme's launches are untouched.
+  assert.equal(clientOf(await launchTo('good')), 'acme-client');
+  const pending = await launchTo('good2');
+  assert.equal(pending.status, 404);
+  assert.match(await pending.text(), /launch_unknown_iss/);
+
+  // A tenant admin cannot approve its own claim.
+  const etag = (await evil('GET', '/api/v1/tenants/evil')).headers.get('etag');
+  const self = await evil('POST', `/api/v1/tenants/evil/fhir-bases/${onFree.id}/approve`, {}, { 'if-match': etag });
+  assert.equal(self.status, 403);
+  // A platform admin approves the free one, and is told whose the other is.
+  const approved = await stack.api('POST', `/api/v1/tenants/evil/fhir-bases/${onFree.id}/approve`, {}, { 'if-match': etag });
+  assert.equal(approved.status, 200, approved.text);
+  assert.equal(clientOf(await launchTo('good2')), 'evil-client');
+  const refused = await stack.api('POST', `/api/v1/tenants/evil/fhir-bases/${onTaken.id}/approve`, {}, { 'if-match': approved.headers.get('etag') });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.code, 'fhir_base_taken');
+  assert.match(refused.body.message, /acme/, 'a platform admin may know the owner');
+
+  // Moving an approved base to a new URL makes it wait again; dropping the pending claim leaves acme alone.
+  const audit = (await stack.api('GET', '/api/v1/tenants/evil/audit')).body.entries.map(e => e.action);
+  assert.ok(audit.includes('fhir_base.approve'));
+  let cur = await evil('GET', '/api/v1/tenants/evil');
+  const moved = await evil('PUT', `/api/v1/tenants/evil/fhir-bases/${onFree.id}`,
+    { url: fhirBase(sb, 'good3'), environment: 'test', department: 'moved', client: client('evil-client') }, { 'if-match': cur.headers.get('etag') });
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal(moved.body.fhir_bases.find(b => b.id === onFree.id).approval, 'pending');
+  assert.deepEqual([(await launchTo('good2')).status, (await launchTo('good3')).status], [404, 404]);
+  cur = await evil('GET', '/api/v1/tenants/evil');
+  const dropped = await evil('DELETE', `/api/v1/tenants/evil/fhir-bases/${onTaken.id}`, undefined, { 'if-match': cur.headers.get('etag') });
+  assert.equal(dropped.status, 200, dropped.text);
+  assert.equal(clientOf(await launchTo('good')), 'acme-client', "removing a pending claim never removes the owner's launch index");
 });

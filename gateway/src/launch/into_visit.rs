@@ -60,6 +60,7 @@ pub async fn into_visit(
         start: found.start.clone(),
         end: found.end.clone(),
         appointment_status: found.status.clone(),
+        visit_days: entry.retention.visit_days,
     };
     let meeting = visit::open(&ctx.env, &visit_ref, info, video, request, ehr_user_id).await?.meeting;
 

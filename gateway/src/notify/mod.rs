@@ -80,7 +80,7 @@ pub async fn run(ctx: &Ctx, now: u64) -> Result<Summary> {
             sms: tenant.sms.as_ref().filter(|s| s.may_send()),
             email: tenant.email.as_ref().filter(|e| e.may_send()),
         };
-        for base in &tenant.fhir_bases {
+        for base in tenant.fhir_bases.iter().filter(|b| b.approved()) {
             let on = channels.for_base(base);
             if on.is_empty() {
                 continue;
@@ -192,6 +192,7 @@ async fn notify_one(
         start: appt.start.clone(),
         end: appt.end.clone(),
         appointment_status: appt.status.clone(),
+        visit_days: entry.retention.visit_days,
     };
     let req = DueRequest {
         visit_ref: visit_ref.clone(),

@@ -93,28 +93,32 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
         }
         (Method::Get, "status") => crate::http::json(200, &visit::patient_status(env, &link.visit_ref).await?),
         (Method::Post, "arrive") => crate::http::json(200, &visit::patient_arrive(env, &link.visit_ref).await?),
-        (Method::Post, "event") => {
-            #[derive(Deserialize)]
-            struct Body {
-                kind: String,
-            }
-            let body: Body = crate::http::read_json(&mut req).await?;
-            if !PATIENT_EVENTS.contains(&body.kind.as_str()) || body.kind == "patient_link_opened" {
-                return Err(Error::bad_request("invalid_event", "Unknown event.").field("kind"));
-            }
-            match visit::record(env, &link.visit_ref, Event::new(&body.kind, None, None)).await? {
-                Some(visit::Refusal::KindFull | visit::Refusal::LogFull) => {
-                    Err(Error::new(429, "event_limit", "This visit has recorded as many of these as it keeps; nothing more was stored."))
-                }
-                // Leaving a lobby one is not in: nothing to record.
-                Some(visit::Refusal::NoChange) | None => crate::http::no_content(),
-            }
-        }
+        // Called by the page's script: errors answer JSON, not a page.
+        (Method::Post, "event") => record_event(&mut req, env, &link.visit_ref).await.or_else(|e| Ok(crate::http::api_error(&e))),
         (Method::Get, "live") => {
             crate::http::same_origin(&req, &ctx.origin)?;
             visit::live(env, &link.visit_ref, req, "patient").await
         }
         _ => Ok(problem(404, lang, t.not_found_title, t.not_found, "link_not_found")),
+    }
+}
+
+/// `POST /j/{code}/event {kind}`: one of the page's events, within the visit's bounds.
+async fn record_event(req: &mut Request, env: &worker::Env, visit_ref: &str) -> Result<Response> {
+    #[derive(Deserialize)]
+    struct Body {
+        kind: String,
+    }
+    let body: Body = crate::http::read_json(req).await?;
+    if !PATIENT_EVENTS.contains(&body.kind.as_str()) || body.kind == "patient_link_opened" {
+        return Err(Error::bad_request("invalid_event", "Unknown event.").field("kind"));
+    }
+    match visit::record(env, visit_ref, Event::new(&body.kind, None, None)).await? {
+        Some(visit::Refusal::KindFull | visit::Refusal::LogFull) => {
+            Err(Error::new(429, "event_limit", "This visit has recorded as many of these as it keeps; nothing more was stored."))
+        }
+        // Leaving a lobby one is not in: nothing to record.
+        Some(visit::Refusal::NoChange) | None => crate::http::no_content(),
     }
 }
 

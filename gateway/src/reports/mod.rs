@@ -1,9 +1,11 @@
 //! Usage reports in D1 (`migrations/`): `events` writes what happened
 //! (launch outcomes, visit events and figures), `query` reads the rows and
-//! counts the admin API shows. Both are this journey's named interfaces.
+//! counts the admin API shows, `retention` deletes what is past its time.
+//! All three are this journey's named interfaces.
 
 pub mod events;
 pub mod query;
+pub mod retention;
 
 use worker::{D1Database, Env};
 

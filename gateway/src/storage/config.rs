@@ -96,6 +96,12 @@ pub enum Command {
         actor: String,
         at: String,
     },
+    /// Deletes audit entries older than each tenant's cutoff (ISO times);
+    /// entries of tenants no longer here go by `others`.
+    PruneAudit {
+        cutoffs: Vec<(String, String)>,
+        others: String,
+    },
 }
 
 /// What a one-time login link grants.
@@ -130,6 +136,10 @@ impl ConfigStore {
     }
     pub async fn save(&self, tenant: Tenant, expected_version: u64, action: &str) -> Result<Tenant> {
         self.call(&Command::Save { tenant, expected_version, action: action.into() }).await
+    }
+    /// The number of audit entries deleted.
+    pub async fn prune_audit(&self, cutoffs: Vec<(String, String)>, others: String) -> Result<u64> {
+        self.call(&Command::PruneAudit { cutoffs, others }).await
     }
     pub async fn delete(&self, id: &str, expected_version: u64, actor: &str, at: &str) -> Result<()> {
         self.call(&Command::Delete { id: id.into(), expected_version, actor: actor.into(), at: at.into() }).await
@@ -265,6 +275,18 @@ impl ConfigStoreObject {
                 self.publish(Some(&before), None).await?;
                 self.publish_secrets(&id).await?;
                 Ok(Value::Null)
+            }
+            Command::PruneAudit { cutoffs, others } => {
+                let sql = self.state.storage().sql();
+                let mut deleted = 0;
+                for (tenant_id, before) in cutoffs {
+                    deleted +=
+                        sql.exec("DELETE FROM audit WHERE tenant_id = ? AND at < ?", vec![tenant_id.into(), before.into()])?.rows_written();
+                }
+                deleted += sql
+                    .exec("DELETE FROM audit WHERE at < ? AND tenant_id NOT IN (SELECT id FROM tenants)", vec![others.into()])?
+                    .rows_written();
+                Ok(serde_json::to_value(deleted as u64)?)
             }
             Command::SetSecret { tenant_id, name, sealed, actor, at } => {
                 let _guard = self.write_lock.lock().await;
@@ -472,13 +494,22 @@ impl ConfigStoreObject {
                 )
                 .field("url"));
             }
+            // Pending claims hold nothing, so they are never refused: a tenant
+            // admin cannot learn whether another tenant uses a URL.
+            if !base.approved() {
+                continue;
+            }
             let claims: Vec<ClaimRow> =
                 sql.exec("SELECT tenant_id FROM fhir_base_claims WHERE url = ?", vec![base.url.clone().into()])?.to_array()?;
-            if claims.iter().any(|c| c.tenant_id != tenant.id) {
+            if let Some(owner) = claims.iter().find(|c| c.tenant_id != tenant.id) {
+                // Only platform admins approve, and they may know the owner.
                 return Err(Error::new(
                     409,
                     "fhir_base_taken",
-                    format!("{} is already configured for another organisation. A FHIR base URL belongs to exactly one tenant.", base.url),
+                    format!(
+                        "{} is already approved for tenant '{}'. A FHIR base URL belongs to exactly one tenant.",
+                        base.url, owner.tenant_id
+                    ),
                 )
                 .field("url"));
             }
@@ -494,7 +525,7 @@ impl ConfigStoreObject {
             vec![tenant.id.clone().into(), (tenant.version as i64).into(), doc.into()],
         )?;
         sql.exec("DELETE FROM fhir_base_claims WHERE tenant_id = ?", vec![tenant.id.clone().into()])?;
-        for b in &tenant.fhir_bases {
+        for b in tenant.fhir_bases.iter().filter(|b| b.approved()) {
             sql.exec(
                 "INSERT INTO fhir_base_claims (url, tenant_id, base_id) VALUES (?, ?, ?)",
                 vec![b.url.clone().into(), tenant.id.clone().into(), b.id.clone().into()],
@@ -555,15 +586,16 @@ impl ConfigStoreObject {
         let mut deletes = vec![];
         if let Some(t) = after {
             puts.push((kv_keys::tenant(&t.id), serde_json::to_string(t)?));
-            for b in &t.fhir_bases {
+            for b in t.fhir_bases.iter().filter(|b| b.approved()) {
                 puts.push((kv_keys::iss(&b.url), serde_json::to_string(&IssEntry::for_base(t, b))?));
             }
         } else if let Some(t) = before {
             deletes.push(kv_keys::tenant(&t.id));
         }
+        // Only a URL this tenant held (approved) is its to remove from the index.
         if let Some(t) = before {
-            for b in &t.fhir_bases {
-                if !after.is_some_and(|a| a.fhir_bases.iter().any(|x| x.url == b.url)) {
+            for b in t.fhir_bases.iter().filter(|b| b.approved()) {
+                if !after.is_some_and(|a| a.fhir_bases.iter().any(|x| x.url == b.url && x.approved())) {
                     deletes.push(kv_keys::iss(&b.url));
                 }
             }

@@ -54,6 +54,14 @@ pub struct VisitInfo {
     pub start: Option<String>,
     pub end: Option<String>,
     pub appointment_status: String,
+    /// The tenant's `retention.visit_days`: the object deletes itself that
+    /// long after the visit's end.
+    #[serde(default = "default_visit_days")]
+    pub visit_days: u32,
+}
+
+fn default_visit_days() -> u32 {
+    shared::retention::Retention::default().visit_days
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -71,7 +71,7 @@ impl VisitObject {
     pub(super) async fn due(&self, req: DueRequest) -> Result<Option<Due>> {
         let DueRequest { visit_ref, info, now, reminder_offsets_minutes, channels } = req;
         let storage = self.state.storage();
-        storage.put("info", &info).await?;
+        self.keep_info(&info).await?;
         storage.put("visit_ref", &visit_ref).await?;
         let key_for = |kind: MessageKind| kind.delivery_key(info.start.as_deref());
         let told: Option<String> = storage.get("told_start").await?;

@@ -50,12 +50,29 @@ impl VisitObject {
             events.push(Event::new("patient_admitted", None, None));
         }
         storage.put("events", &events).await?;
-        // The reports get the new events from an alarm, off this request's path.
-        if storage.get_alarm().await?.is_none() {
+        // The reports get the new events from an alarm, off this request's
+        // path (sooner than the expiry alarm that may be set).
+        let due = crate::clock::now_ms() as i64 + REPORT_DELAY_MS;
+        if storage.get_alarm().await?.is_none_or(|at| at > due) {
             storage.set_alarm(REPORT_DELAY_MS).await?;
         }
         self.broadcast().await?;
         Ok(None)
+    }
+
+    /// Stores the visit's info and when the object deletes itself (the
+    /// tenant's `visit_days` after the end), with an alarm for it if none is set.
+    pub(super) async fn keep_info(&self, info: &VisitInfo) -> worker::Result<()> {
+        let storage = self.state.storage();
+        storage.put("info", info).await?;
+        let now = crate::clock::now_ms() as i64;
+        let retention = shared::retention::Retention { visit_days: info.visit_days, ..Default::default() };
+        let expires = retention.visit_expires_ms(info.end.as_deref().and_then(iso_ms), now);
+        storage.put("expires_at_ms", expires).await?;
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm((expires - now).max(0)).await?;
+        }
+        Ok(())
     }
 
     /// Sends events not yet in the reports database, with the visit's
@@ -244,7 +261,7 @@ impl VisitObject {
                 // Serialised: two launches at once get the same meeting.
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
-                storage.put("info", &info).await?;
+                self.keep_info(&info).await?;
                 storage.put("visit_ref", &visit_ref).await?;
                 let existing: Option<Meeting> = storage.get("meeting").await?;
                 // The patient link (a KV write) while the video provider makes the meeting.
@@ -292,12 +309,23 @@ impl DurableObject for VisitObject {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let storage = self.state.storage();
-        match self.flush_report().await {
-            Ok(()) => crate::retry::after_success(&storage).await?,
-            Err(e) => {
-                worker::console_error!("reports: {}", e.body.code);
-                crate::retry::after_failure(&storage).await?;
+        if let Err(e) = self.flush_report().await {
+            worker::console_error!("reports: {}", e.body.code);
+            crate::retry::after_failure(&storage).await?;
+            return Response::ok("");
+        }
+        crate::retry::after_success(&storage).await?;
+        // Past its retention: the visit's object forgets everything.
+        let now = crate::clock::now_ms() as i64;
+        match storage.get::<i64>("expires_at_ms").await? {
+            Some(at) if at <= now => {
+                for ws in self.state.get_websockets() {
+                    let _ = ws.close(Some(1000), Some("visit expired"));
+                }
+                storage.delete_all().await?;
             }
+            Some(at) => storage.set_alarm(at - now).await?,
+            None => {}
         }
         Response::ok("")
     }

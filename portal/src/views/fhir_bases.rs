@@ -2,14 +2,15 @@
 //! one with validation as you go (progress, findings, a plain reason when it
 //! fails; "Done" only once it passed), re-validating, and removing with a
 //! confirmation. Saves name the version they started from; a newer one
-//! gets the conflict panel, never a silent overwrite.
+//! gets the conflict panel, never a silent overwrite. A base waiting for
+//! approval says so; a platform admin approves it here.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::tenant::{ClientAuthMethod, Environment, FhirBase, Tenant};
 use shared::validation::{Severity, ValidationReport};
 
-use crate::api::{self, Csrf, Failure, Saved};
+use crate::api::{self, Csrf, Failure, Platform, Saved};
 use crate::widgets::badge::env_badge;
 use crate::widgets::save::{failure_view, Conflict};
 use crate::widgets::secret::SecretValue;
@@ -124,24 +125,51 @@ fn BaseRow(
             });
         }
     };
-    let revalidate = move |_| {
-        busy.set(Some("Validating…"));
-        let (csrf, url) = (csrf.clone(), url.clone());
-        spawn_local(async move {
-            match api::validate_base(url, auth, csrf).await {
-                Ok(r) => report.set(r),
-                Err(f) => error.set(Some(f)),
-            }
-            busy.set(None);
-        });
+    let revalidate = {
+        let csrf = csrf.clone();
+        move |_| {
+            busy.set(Some("Validating…"));
+            let (csrf, url) = (csrf.clone(), url.clone());
+            spawn_local(async move {
+                match api::validate_base(url, auth, csrf).await {
+                    Ok(r) => report.set(r),
+                    Err(f) => error.set(Some(f)),
+                }
+                busy.set(None);
+            });
+        }
     };
+    let platform = use_context::<Platform>().is_some_and(|p| p.0);
+    let approve = {
+        let (csrf, url) = (csrf.clone(), api::tenant_url(&tenant.id, &format!("/fhir-bases/{id}/approve")));
+        move |_| {
+            busy.set(Some("Approving…"));
+            let (csrf, url) = (csrf.clone(), url.clone());
+            spawn_local(async move {
+                match api::save("POST", url, csrf, version, Some(serde_json::json!({}))).await {
+                    Saved::Ok(t) => on_saved.run(*t),
+                    Saved::Conflict(t) => on_conflict.run(*t),
+                    Saved::Invalid(_, f) | Saved::Failed(f, _) => error.set(Some(f)),
+                }
+                busy.set(None);
+            });
+        }
+    };
+    let pending = !base.approved();
     let label = if base.department.is_empty() { base.url.clone() } else { base.department.clone() };
     view! {
         <li class="base">
-            <h4>{env_badge(base.environment)} " " {label.clone()}</h4>
+            <h4>{env_badge(base.environment)} " " {label.clone()} {pending.then(|| view! { " " <span class="badge pending">"Waiting for approval"</span> })}</h4>
             <p><code>{base.url.clone()}</code> " · client " <code>{base.client.client_id.clone()}</code> " · " {base.client.auth_method.as_str()}</p>
+            {pending.then(|| view! {
+                <p class="note">"Launches and texts start once a platform admin approves this URL for your organisation."</p>
+            })}
             <details><summary>"Validation"</summary>{move || view! { <Report report=report.get()/> }}</details>
             <p class="actions">
+                {(pending && platform).then(|| view! {
+                    <button type="button" class="button" aria-label=format!("Approve {label}") on:click=approve.clone() disabled=move || busy.get().is_some()>"Approve"</button>
+                    " "
+                })}
                 <button type="button" class="button button-secondary" on:click=revalidate disabled=move || busy.get().is_some()>"Re-validate"</button>
                 " "
                 <button type="button" class="button button-secondary" aria-label=format!("Edit {label}") on:click=move |_| on_edit.run(for_edit.clone())>"Edit…"</button>

@@ -1,10 +1,12 @@
-//! FHIR bases of a tenant: add, change, remove, and validate without saving.
-//! A base is saved only after validation passed.
+//! FHIR bases of a tenant: add, change, remove, approve, and validate
+//! without saving. A base is saved only after validation passed. A tenant
+//! admin's new base, or a base moved to a new URL, waits for a platform
+//! admin's approval before it launches or holds its URL.
 
 use serde_json::Map;
 use shared::api::{FhirBaseInput, ValidateRequest};
 use shared::fhir_url::normalize_fhir_base;
-use shared::tenant::{ClientRegistration, FhirBase};
+use shared::tenant::{Approval, ClientRegistration, FhirBase, Role};
 use shared::validation::ValidationReport;
 use worker::{Request, Response};
 
@@ -15,6 +17,15 @@ use crate::ehr::validate::validate_fhir_base;
 use crate::error::{Error, Result};
 use crate::http::{id_param, json, read_json};
 use crate::storage::config::ConfigStore;
+
+/// What a base starts as when this caller saves it at a new URL.
+fn approval_for(who: &Principal) -> Approval {
+    if matches!(who.role, Role::PlatformAdmin) {
+        Approval::Approved
+    } else {
+        Approval::Pending
+    }
+}
 
 fn normalized(url: &str, ctx: &Ctx) -> Result<String> {
     normalize_fhir_base(url, ctx.dev_mode).map_err(|p| Error::bad_request(p.code(), p.message()).field("url"))
@@ -86,6 +97,7 @@ pub async fn add(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Res
         department,
         client,
         validation,
+        approval: approval_for(who),
         extra: Map::new(),
     };
     let base_id = base.id.clone();
@@ -112,6 +124,9 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, bas
     }
     let validation = validated(&url, &input, ctx, who).await?;
     let base = &mut tenant.fhir_bases[index];
+    if base.url != url || matches!(who.role, Role::PlatformAdmin) {
+        base.approval = approval_for(who);
+    }
     base.url = url;
     base.environment = input.environment;
     base.department = department;
@@ -119,6 +134,22 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, bas
     base.validation = validation;
     stamp(&mut tenant, who);
     let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "fhir_base.update").await?;
+    tenant_response(200, &saved)
+}
+
+/// `POST …/fhir-bases/{base}/approve`: a platform admin gives the tenant
+/// the base's URL (409 `fhir_base_taken` when another tenant holds it).
+pub async fn approve(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, base_id: &str) -> Result<Response> {
+    who.require_platform()?;
+    let base_id = id_param(base_id, "fhir_base")?;
+    let (mut tenant, expected) = load_for_write(req, ctx, who, id).await?;
+    let base = tenant.fhir_bases.iter_mut().find(|b| b.id == base_id).ok_or_else(|| Error::not_found("The FHIR base"))?;
+    if base.approved() {
+        return tenant_response(200, &tenant);
+    }
+    base.approval = Approval::Approved;
+    stamp(&mut tenant, who);
+    let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "fhir_base.approve").await?;
     tenant_response(200, &saved)
 }
 

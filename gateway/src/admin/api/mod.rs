@@ -50,6 +50,7 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Post, ["tenants", id, "fhir-bases"]) => fhir_bases::add(r, ctx, &who, id).await,
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
         (Method::Delete, ["tenants", id, "fhir-bases", base]) => fhir_bases::remove(r, ctx, &who, id, base).await,
+        (Method::Post, ["tenants", id, "fhir-bases", base, "approve"]) => fhir_bases::approve(r, ctx, &who, id, base).await,
         (Method::Post, ["fhir-bases", "validate"]) => fhir_bases::validate(r, ctx, &who).await,
         _ => Err(Error::new(405, "method_not_allowed", "This method is not allowed on this route.")),
     }
@@ -70,6 +71,7 @@ fn route_exists(s: &[&str]) -> bool {
             | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email" | "secrets" | "provider-hosts"]
             | ["tenants", _, "secrets", _]
             | ["tenants", _, "fhir-bases", _]
+            | ["tenants", _, "fhir-bases", _, "approve"]
             | ["tenants", _, "sms", "numbers" | "webhooks"]
             | ["tenants", _, "sms", "numbers", _]
             | ["tenants", _, "reports", "summary" | "visits" | "visits.csv"]

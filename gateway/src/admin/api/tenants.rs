@@ -52,6 +52,7 @@ pub async fn create(req: &mut Request, ctx: &Ctx, who: &Principal) -> Result<Res
         fhir_bases: vec![],
         video: None,
         launch: Default::default(),
+        retention: Default::default(),
         sms: None,
         email: None,
         provider_hosts: vec![],
@@ -110,6 +111,12 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> 
         }
         tenant.launch = launch;
     }
+    if let Some(retention) = body.retention {
+        if let Some((field, message)) = retention.problem() {
+            return Err(Error::bad_request("invalid_retention", message).field(field));
+        }
+        tenant.retention = retention;
+    }
     stamp(&mut tenant, who);
     let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "tenant.update").await?;
     tenant_response(200, &saved)
@@ -121,6 +128,13 @@ pub async fn delete(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> 
     who.require_platform()?;
     let expected = if_match(req)?;
     ConfigStore::new(&ctx.env)?.delete(id, expected, &who.subject, &crate::clock::now_iso()).await?;
+    // Its usage reports go with it (its visit objects expire on their own).
+    let (env, id) = (ctx.env.clone(), id.to_string());
+    ctx.background(async move {
+        if let Err(e) = crate::reports::retention::forget_tenant(&env, &id).await {
+            worker::console_error!("retention {id}: {}", e.body.code);
+        }
+    });
     no_content()
 }
 
