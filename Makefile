@@ -1,5 +1,5 @@
 # The two commands (see README): `make dev` and `make test`.
-.PHONY: dev test build tools bench
+.PHONY: dev test build tools bench fuzz
 
 dev:
 	bash scripts/dev.sh
@@ -16,3 +16,7 @@ bench:
 
 tools:
 	bash scripts/tools.sh --browser
+
+# Not part of make test: every parser of outside input under libFuzzer (FUZZ_SECONDS each, default 60).
+fuzz:
+	bash scripts/fuzz.sh

@@ -45,8 +45,9 @@ async fn scheduled(event: worker::ScheduledEvent, env: Env, _schedule: worker::S
     if event.cron() == reports::retention::CRON {
         match reports::retention::run(&env, event.schedule() as i64).await {
             Ok(s) => worker::console_log!(
-                "retention: {} tenants, {} events, {} visits, {} audit entries deleted, {} problems",
+                "retention: {} tenants, {} visit objects forgotten, {} events, {} visits, {} audit entries deleted, {} problems",
                 s.tenants,
+                s.visit_objects,
                 s.events,
                 s.visits,
                 s.audit,

@@ -69,7 +69,7 @@ pub async fn flush_visit(env: &Env, visit: &VisitRecord<'_>, events: &[StoredEve
              ON CONFLICT(visit_ref) DO UPDATE SET base_id = excluded.base_id, scheduled_start_ms = excluded.scheduled_start_ms,
                scheduled_end_ms = excluded.scheduled_end_ms, day_ms = CASE WHEN excluded.scheduled_start_ms IS NULL THEN visits.day_ms ELSE excluded.day_ms END,
                started_at_ms = excluded.started_at_ms, duration_ms = excluded.duration_ms, lobby_wait_ms = excluded.lobby_wait_ms, status = excluded.status,
-               peak_attendees = excluded.peak_attendees, sms_sent = excluded.sms_sent, updated_at_ms = excluded.updated_at_ms",
+               peak_attendees = excluded.peak_attendees, sms_sent = excluded.sms_sent, updated_at_ms = excluded.updated_at_ms, forgotten = 0",
         )
         .bind(&[
             visit.visit_ref.into(),

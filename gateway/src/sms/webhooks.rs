@@ -93,7 +93,7 @@ pub fn webhook_url(ctx: &Ctx, tenant_id: &str) -> Result<String> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GridEvent {
+pub struct GridEvent {
     #[serde(default)]
     id: String,
     event_type: String,
@@ -118,7 +118,12 @@ pub async fn event_grid(mut req: Request, ctx: &Ctx, tenant_id: &str) -> Result<
         return Err(Error::new(403, "webhook_code_invalid", "This webhook address is not valid. Copy it again from the admin portal."));
     }
     let events: Vec<GridEvent> = crate::http::read_json(&mut req).await?;
-    Ok(events.iter().filter_map(grid_item).collect())
+    Ok(grid_items(&events))
+}
+
+/// What Visitgate reads from a batch of Event Grid events (others are ignored).
+pub fn grid_items(events: &[GridEvent]) -> Vec<GridItem> {
+    events.iter().filter_map(grid_item).collect()
 }
 
 fn grid_item(e: &GridEvent) -> Option<GridItem> {

@@ -150,6 +150,8 @@ pub enum Command {
         dedupe: String,
     },
     Status,
+    /// Retention: the visit's object deletes everything it holds.
+    Forget,
     /// What the patient's page may know (their meeting link signed now).
     PatientView,
     PatientArrive,
@@ -186,6 +188,11 @@ pub async fn report(env: &Env, visit_ref: &str, tenant_id: &str, event: Event, d
 
 pub async fn patient_status(env: &Env, visit_ref: &str) -> Result<PatientView> {
     call(&stub(env, visit_ref)?, &Command::PatientView).await
+}
+
+/// Retention: the visit's object deletes everything it holds (the retention job decides when).
+pub async fn forget(env: &Env, visit_ref: &str) -> Result<()> {
+    call::<serde_json::Value>(&stub(env, visit_ref)?, &Command::Forget).await.map(|_| ())
 }
 
 pub async fn patient_arrive(env: &Env, visit_ref: &str) -> Result<PatientView> {

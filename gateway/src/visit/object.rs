@@ -60,14 +60,17 @@ impl VisitObject {
         Ok(None)
     }
 
-    /// Stores the visit's info and when the object deletes itself (the
-    /// tenant's `visit_days` after the end), with an alarm for it if none is set.
+    /// Stores the visit's info and when the object deletes itself if the
+    /// retention job never told it to (`visit_days` after the end or after
+    /// now, whichever is later: never under a clinician's launch), with an
+    /// alarm for it if none is set.
     pub(super) async fn keep_info(&self, info: &VisitInfo) -> worker::Result<()> {
         let storage = self.state.storage();
         storage.put("info", info).await?;
         let now = crate::clock::now_ms() as i64;
         let retention = shared::retention::Retention { visit_days: info.visit_days, ..Default::default() };
-        let expires = retention.visit_expires_ms(info.end.as_deref().and_then(iso_ms), now);
+        let end = info.end.as_deref().and_then(iso_ms).map(|e| e.max(now));
+        let expires = retention.visit_expires_ms(end, now);
         storage.put("expires_at_ms", expires).await?;
         if storage.get_alarm().await?.is_none() {
             storage.set_alarm((expires - now).max(0)).await?;
@@ -217,8 +220,23 @@ impl VisitObject {
         Ok(code)
     }
 
+    /// Everything this visit held, gone: live pages are closed, storage and alarm deleted.
+    async fn forget(&self) -> worker::Result<()> {
+        for ws in self.state.get_websockets() {
+            let _ = ws.close(Some(1000), Some("visit expired"));
+        }
+        let storage = self.state.storage();
+        storage.delete_alarm().await?;
+        storage.delete_all().await
+    }
+
     async fn handle(&self, cmd: Command) -> Result<serde_json::Value> {
         match cmd {
+            Command::Forget => {
+                let _guard = self.lock.lock().await;
+                self.forget().await?;
+                Ok(serde_json::Value::Null)
+            }
             Command::Status => Ok(serde_json::to_value(self.status().await?)?),
             Command::PatientView => {
                 let status = self.status().await?;
@@ -318,12 +336,7 @@ impl DurableObject for VisitObject {
         // Past its retention: the visit's object forgets everything.
         let now = crate::clock::now_ms() as i64;
         match storage.get::<i64>("expires_at_ms").await? {
-            Some(at) if at <= now => {
-                for ws in self.state.get_websockets() {
-                    let _ = ws.close(Some(1000), Some("visit expired"));
-                }
-                storage.delete_all().await?;
-            }
+            Some(at) if at <= now => self.forget().await?,
             Some(at) => storage.set_alarm(at - now).await?,
             None => {}
         }
