@@ -95,19 +95,32 @@ pub fn patient_id(appointment: &Value) -> Option<String> {
     appointment["participant"].as_array()?.iter().find_map(|p| reference_id(p.pointer("/actor/reference")?.as_str()?, "Patient"))
 }
 
-/// JSON Patch putting both links into their rooms, with the meeting period.
-/// `None` when the appointment lacks a room (nothing to write).
-pub fn write_back_patch(visit: &VideoVisit, provider_url: &str, patient_url: &str) -> Option<Vec<Value>> {
-    let mut ops = vec![];
-    for (room, url) in [(visit.provider_room.as_ref()?, provider_url), (visit.patient_room.as_ref()?, patient_url)] {
-        let base = format!("/contained/{}/telecom/0", room.index);
-        ops.push(json!({"op": "replace", "path": format!("{base}/value"), "value": url}));
-        if let (Some(start), Some(end)) = (&visit.start, &visit.end) {
-            ops.push(json!({"op": "replace", "path": format!("{base}/period/start"), "value": start}));
-            ops.push(json!({"op": "replace", "path": format!("{base}/period/end"), "value": end}));
-        }
+/// Oracle's video-visit link patch (Millennium R4 patch-operation table): the
+/// provider link, the patient link, and the period on the first room's
+/// telecom (`/contained/0`, applied to both rooms) go together, all `add`
+/// the first time and all `replace` once the rooms hold links. `Err` says
+/// why there is nothing to write.
+pub fn write_back_patch(visit: &VideoVisit, provider_url: &str, patient_url: &str) -> Result<Vec<Value>, &'static str> {
+    let (Some(provider), Some(patient)) = (&visit.provider_room, &visit.patient_room) else {
+        return Err("the appointment has no virtual meeting rooms to write to");
+    };
+    let (Some(start), Some(end)) = (&visit.start, &visit.end) else {
+        return Err("the appointment has no start and end for the links' period");
+    };
+    let op = if visit.linked() { "replace" } else { "add" };
+    Ok(vec![
+        json!({"op": op, "path": format!("/contained/{}/telecom/0/value", provider.index), "value": provider_url}),
+        json!({"op": op, "path": format!("/contained/{}/telecom/0/value", patient.index), "value": patient_url}),
+        json!({"op": op, "path": "/contained/0/telecom/0/period/start", "value": start}),
+        json!({"op": op, "path": "/contained/0/telecom/0/period/end", "value": end}),
+    ])
+}
+
+impl VideoVisit {
+    /// The rooms already hold links (a later patch replaces them).
+    pub fn linked(&self) -> bool {
+        [&self.provider_room, &self.patient_room].iter().any(|r| r.as_ref().is_some_and(|r| r.url.is_some()))
     }
-    Some(ops)
 }
 
 /// From an Appointment search Bundle, the video visit to launch into: a
@@ -158,15 +171,29 @@ mod tests {
     }
 
     #[test]
-    fn patch_targets_the_rooms_found() {
+    fn patch_targets_the_rooms_found_all_add_then_all_replace() {
         let v = parse(&fixture()).unwrap();
+        assert!(v.linked());
         let ops = write_back_patch(&v, "https://meet/provider", "https://meet/patient").unwrap();
+        assert_eq!(ops.len(), 4);
         assert_eq!(ops[0], json!({"op": "replace", "path": "/contained/1/telecom/0/value", "value": "https://meet/provider"}));
-        assert_eq!(ops[3], json!({"op": "replace", "path": "/contained/0/telecom/0/value", "value": "https://meet/patient"}));
-        assert_eq!(ops.len(), 6);
+        assert_eq!(ops[1], json!({"op": "replace", "path": "/contained/0/telecom/0/value", "value": "https://meet/patient"}));
+        assert_eq!(ops[2]["path"], "/contained/0/telecom/0/period/start");
+        assert_eq!(ops[3]["path"], "/contained/0/telecom/0/period/end");
+
+        let mut fresh = fixture();
+        for c in fresh["contained"].as_array_mut().unwrap() {
+            c["telecom"][0].as_object_mut().unwrap().remove("value");
+        }
+        let ops = write_back_patch(&parse(&fresh).unwrap(), "https://p", "https://q").unwrap();
+        assert!(ops.iter().all(|o| o["op"] == "add"), "the first write-back adds");
+
         let mut no_rooms = fixture();
         no_rooms["contained"] = json!([]);
-        assert!(write_back_patch(&parse(&no_rooms).unwrap(), "a", "b").is_none());
+        assert!(write_back_patch(&parse(&no_rooms).unwrap(), "a", "b").is_err());
+        let mut no_end = fixture();
+        no_end.as_object_mut().unwrap().remove("end");
+        assert!(write_back_patch(&parse(&no_end).unwrap(), "a", "b").is_err());
     }
 
     #[test]

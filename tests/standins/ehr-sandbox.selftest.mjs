@@ -662,67 +662,86 @@ test('Appointment search: Oracle parameter rules, date prefixes, searchset Bundl
   assert.equal((await fhirGet('good3', 'Encounter', token)).status, 400);
 });
 
-test('Appointment PATCH: 412 / 409 / 415 / 422, then the documented write-back bumps the version', async () => {
+test("Appointment PATCH by Oracle's rules: 412 / 409 / 415, the link set all add then all replace, status moves", async () => {
   const { t } = await launchAndToken({ name: 'good2' });
   const token = t.body.access_token;
   const id = DEMO.good2.appointments.video2; // provider room at index 0
   const current = (await fhirGet('good2', `Appointment/${id}`, token)).body;
-  const v = current.meta.versionId;
+  let v = current.meta.versionId;
   const at = (text) => current.contained.findIndex((c) => c.type[0].text === text);
   const provider = at('Provider Virtual Meeting Room');
   const patient = at('Patient Virtual Meeting Room');
   assert.deepEqual([provider, patient], [0, 1]);
-  const ops = [
-    { op: 'replace', path: `/contained/${provider}/telecom/0/value`, value: 'https://visit.test/provider/abc' },
-    { op: 'replace', path: `/contained/${patient}/telecom/0/value`, value: 'https://visit.test/patient/abc' },
-    { op: 'replace', path: `/contained/${provider}/telecom/0/period/start`, value: current.start },
-    { op: 'replace', path: `/contained/${provider}/telecom/0/period/end`, value: current.end },
+  assert.equal(current.contained[provider].telecom[0].value, undefined, 'booked rooms have no links yet');
+  const links = (op, p = 'https://visit.test/provider/abc', q = 'https://visit.test/patient/abc') => [
+    { op, path: `/contained/${provider}/telecom/0/value`, value: p },
+    { op, path: `/contained/${patient}/telecom/0/value`, value: q },
+    { op, path: '/contained/0/telecom/0/period/start', value: current.start },
+    { op, path: '/contained/0/telecom/0/period/end', value: current.end },
   ];
   const path = `Appointment/${id}`;
-  assert.equal((await fhirPatch('good2', path, token, ops)).status, 412);
-  assert.equal((await fhirPatch('good2', path, token, ops, { 'if-match': `W/"${Number(v) - 1}"` })).status, 409);
-  assert.equal((await fhirPatch('good2', path, token, ops, { 'if-match': `W/"${v}"`, 'content-type': 'application/json' })).status, 415);
-  for (const bad of [
-    [{ op: 'move', from: '/status', path: '/description' }],
-    [{ op: 'replace', path: '/contained/7/telecom/0/value', value: 'x' }],
-    [{ op: 'replace', path: 'contained/0', value: 'x' }],
-    [{ op: 'replace', path: '/meta/versionId', value: '99' }],
-    [{ op: 'replace', path: '/nope', value: 1 }],
-    { op: 'replace', path: '/status', value: 'x' },
-    [],
+  const patch = (ops, version = v, extra = {}) => fhirPatch('good2', path, token, ops, { 'if-match': `W/"${version}"`, ...extra });
+  assert.equal((await fhirPatch('good2', path, token, links('add'))).status, 412, 'no If-Match');
+  assert.equal((await patch(links('add'), Number(v) - 1)).status, 409, 'stale version');
+  assert.equal((await patch(links('add'), v, { 'content-type': 'application/json' })).status, 415);
+  const mixed = links('add');
+  mixed[1].op = 'replace';
+  for (const [why, bad] of [
+    ['replace before any add', links('replace')],
+    ['add and replace mixed', mixed],
+    ['an operation missing', links('add').slice(0, 3)],
+    ['an operation repeated', [...links('add'), links('add')[0]]],
+    ['another path', [...links('add'), { op: 'add', path: '/description', value: 'x' }]],
+    ['the period on the second room', links('add').map((o) => ({ ...o, path: o.path.replace('/contained/0/telecom/0/period', '/contained/1/telecom/0/period') }))],
+    ['not a URL', links('add', 'not a url')],
+    ['not a date-time', links('add').map((o) => (o.path.endsWith('/start') ? { ...o, value: 'tomorrow' } : o))],
+    ['move', [{ op: 'move', from: '/status', path: '/description' }]],
+    ['a test op', [{ op: 'test', path: '/status', value: 'booked' }, ...links('add')]],
+    ['meta', [{ op: 'replace', path: '/meta/versionId', value: '99' }]],
+    ['no operations', []],
+    ['not a list', { op: 'replace', path: '/status', value: 'arrived' }],
+    ['status with links', [{ op: 'replace', path: '/status', value: 'arrived' }, ...links('add')]],
+    ['a status Oracle does not move to', [{ op: 'replace', path: '/status', value: 'fulfilled' }]],
+    ['status by add', [{ op: 'add', path: '/status', value: 'arrived' }]],
   ]) {
-    const r = await fhirPatch('good2', path, token, bad, { 'if-match': `W/"${v}"` });
-    assert.equal(r.status, 422, JSON.stringify(bad));
+    const r = await patch(bad);
+    assert.equal(r.status, 422, `${why}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.resourceType, 'OperationOutcome');
   }
-  const failedTest = await fhirPatch('good2', path, token, [{ op: 'test', path: '/status', value: 'cancelled' }, ...ops], { 'if-match': `W/"${v}"` });
-  assert.equal(failedTest.status, 409);
-  assert.equal((await storedAppointment(id)).meta.versionId, v, 'failed patches change nothing');
+  assert.equal((await storedAppointment(id)).meta.versionId, v, 'refused patches change nothing');
 
-  const ok = await fhirPatch('good2', path, token, [{ op: 'test', path: '/status', value: 'booked' }, ...ops], { 'if-match': `W/"${v}"` });
+  const ok = await patch(links('add'));
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
-  const next = String(Number(v) + 1);
-  assert.equal(ok.body.meta.versionId, next);
-  assert.equal(ok.headers.get('etag'), `W/"${next}"`);
+  v = String(Number(v) + 1);
+  assert.equal(ok.body.meta.versionId, v);
+  assert.equal(ok.headers.get('etag'), `W/"${v}"`);
   const stored = await storedAppointment(id);
-  assert.equal(stored.meta.versionId, next);
   assert.equal(stored.contained[provider].telecom[0].value, 'https://visit.test/provider/abc');
   assert.equal(stored.contained[patient].telecom[0].value, 'https://visit.test/patient/abc');
-  assert.equal((await fhirGet('good2', path, token)).headers.get('etag'), `W/"${next}"`);
-  // The old version is now stale; add/remove work.
-  assert.equal((await fhirPatch('good2', path, token, ops, { 'if-match': `W/"${v}"` })).status, 409);
-  const addRemove = await fhirPatch('good2', path, token, [
-    { op: 'add', path: `/contained/${patient}/telecom/-`, value: { system: 'url', value: 'https://visit.test/extra' } },
-    { op: 'remove', path: '/requestedPeriod' },
-  ], { 'if-match': `W/"${next}"` });
-  assert.equal(addRemove.status, 200);
-  assert.equal(addRemove.body.contained[patient].telecom.length, 2);
-  assert.equal(addRemove.body.requestedPeriod, undefined);
+  assert.deepEqual(stored.contained[patient].telecom[0].period, stored.contained[provider].telecom[0].period, 'the period applies to both rooms');
+  // Once linked: add is a conflict, replace works.
+  const again = await patch(links('add'));
+  assert.equal(again.status, 409);
+  assert.match(again.body.issue[0].diagnostics, /already added/);
+  const replaced = await patch(links('replace', 'https://visit.test/provider/new', 'https://visit.test/patient/new'));
+  assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+  v = String(Number(v) + 1);
+  assert.equal((await storedAppointment(id)).contained[patient].telecom[0].value, 'https://visit.test/patient/new');
+
+  // Status: booked → arrived → checked-in; never back, never skipping to fulfilled from booked.
+  const status = (to) => [{ op: 'replace', path: '/status', value: to }];
+  assert.equal((await patch(status('arrived'))).status, 200);
+  v = String(Number(v) + 1);
+  assert.equal((await patch(status('booked'))).status, 422, 'arrived → booked is not a move Oracle allows');
+  assert.equal((await patch(status('checked-in'))).status, 200);
+  v = String(Number(v) + 1);
+  assert.equal((await storedAppointment(id)).status, 'checked-in');
+
   // Other sandbox instances keep their own data.
   const fresh = await startEhrSandbox({ port: 0 });
   try {
     const r = await fetch(`${fresh.url}/_sandbox/appointments/${id}`).then((x) => x.json());
-    assert.equal(r.meta.versionId, v);
+    assert.equal(r.meta.versionId, current.meta.versionId);
   } finally {
     await fresh.close();
   }

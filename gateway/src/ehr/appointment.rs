@@ -83,9 +83,24 @@ pub async fn search_all(base: &str, token: &AccessToken, query: &str) -> Result<
     Ok(out)
 }
 
-/// Puts both links into the Appointment's rooms (JSON Patch with If-Match).
-/// On 409/412 the appointment is read again and the patch retried once.
-/// The answer is a sentence for the visit's live status.
+/// What each documented refusal of the link patch means, for the visit's page.
+fn refused(status: u16) -> String {
+    match status {
+        409 => "the appointment kept changing while the links were written (HTTP 409)".into(),
+        412 => "the EHR asked for the appointment's version and did not accept it (HTTP 412)".into(),
+        422 => "the EHR refused the link update as invalid (HTTP 422)".into(),
+        423 => "someone is editing this appointment in the EHR right now, so the links were not written (HTTP 423)".into(),
+        424 => "a related update in the EHR failed, so the links were not written (HTTP 424)".into(),
+        401 | 403 => format!("Visitgate may not update appointments in this EHR (HTTP {status}); ask for the Appointment write scope"),
+        s => format!("the EHR refused the update (HTTP {s})"),
+    }
+}
+
+/// Puts both links into the Appointment's rooms by Oracle's rules (one
+/// patch of four operations, `add` the first time, `replace` afterwards,
+/// `If-Match`). On 409/412 the appointment is read again and the patch,
+/// rebuilt from what it now holds, tried once more. The answer is a
+/// sentence for the visit's live status.
 pub async fn write_back(
     base: &str,
     token: &AccessToken,
@@ -100,8 +115,7 @@ pub async fn write_back(
         if already {
             return Ok("links already in the appointment".into());
         }
-        let patch =
-            write_back_patch(&visit, provider_url, patient_url).ok_or("the appointment has no virtual meeting rooms to write to")?;
+        let patch = write_back_patch(&visit, provider_url, patient_url)?;
         let if_match = visit.version_id.as_deref().map(|v| format!("W/\"{v}\""));
         let body = serde_json::to_string(&patch).map_err(|e| e.to_string())?;
         let path = format!("Appointment/{}", visit.id);
@@ -115,8 +129,8 @@ pub async fn write_back(
                 let json: Value = serde_json::from_str(&fresh.body).map_err(|e| e.to_string())?;
                 visit = parse(&json)?;
             }
-            s => return Err(format!("the EHR refused the update (HTTP {s})")),
+            s => return Err(refused(s)),
         }
     }
-    Err("the appointment kept changing while writing the links (HTTP 409)".into())
+    Err(refused(409))
 }

@@ -214,8 +214,8 @@ const room = (id, text, start, end) => ({
   resourceType: 'HealthcareService',
   id,
   type: [{ text }],
-  // A placeholder link exists from booking on, so the documented `replace` patch has a target.
-  telecom: [{ system: 'url', value: 'https://vmr.ehr-sandbox.invalid/unassigned', period: { start: iso(start), end: iso(end) } }],
+  // Booked rooms have a url telecom without a link: the first write-back `add`s the links.
+  telecom: [{ system: 'url', period: { start: iso(start), end: iso(end) } }],
 });
 
 const PATIENT_ROOM = 'Patient Virtual Meeting Room';

@@ -204,6 +204,60 @@ export async function search(ctx) {
 
 const STATUS_CODES = { 409: 'conflict', 412: 'conflict', 422: 'processing', 423: 'lock-error', 424: 'processing', 500: 'exception' };
 
+// Oracle's patch-operation table (../shared/fixtures/oracle-health/README.md): a patch is either
+// one `replace /status` along an allowed transition, or the whole set of video-visit link
+// operations: provider link, patient link, and the period on the first room's telecom, all `add`
+// the first time and all `replace` afterwards. Anything else is refused as Oracle refuses it.
+export const STATUS_MOVES = Object.freeze({
+  proposed: ['booked', 'cancelled'],
+  booked: ['arrived', 'checked-in', 'cancelled'],
+  arrived: ['checked-in', 'cancelled'],
+  'checked-in': ['fulfilled', 'cancelled'],
+});
+const ROOM_TEXT = { provider: 'Provider Virtual Meeting Room', patient: 'Patient Virtual Meeting Room' };
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function oracleRules(current, ops) {
+  const bad = (message, status = 422) => ({ status, message });
+  if (!Array.isArray(ops) || !ops.length) return bad('the patch has no operations');
+  if (ops.some((o) => typeof o !== 'object' || o === null || typeof o.path !== 'string')) return bad('every operation needs an op and a path');
+  if (ops.some((o) => o.path === '/status')) {
+    if (ops.length !== 1 || ops[0].op !== 'replace') return bad('a status change is a single replace of /status');
+    const to = ops[0].value;
+    if (!(STATUS_MOVES[current.status] ?? []).includes(to)) {
+      return bad(`the status cannot change from ${current.status} to ${JSON.stringify(to)} (allowed: ${(STATUS_MOVES[current.status] ?? []).join(', ') || 'none'})`);
+    }
+    return null;
+  }
+  const at = (text) => (current.contained ?? []).findIndex((c) => c.resourceType === 'HealthcareService' && c.type?.some((t) => t.text === text));
+  const provider = at(ROOM_TEXT.provider);
+  const patient = at(ROOM_TEXT.patient);
+  if (provider < 0 || patient < 0) return bad('this appointment has no virtual meeting rooms');
+  const expected = [
+    `/contained/${provider}/telecom/0/value`, `/contained/${patient}/telecom/0/value`,
+    '/contained/0/telecom/0/period/start', '/contained/0/telecom/0/period/end',
+  ];
+  const paths = ops.map((o) => o.path);
+  const stray = paths.find((p) => !expected.includes(p));
+  if (stray) return bad(`an operation on ${stray} is not allowed on an Appointment`);
+  if (new Set(paths).size !== paths.length) return bad('an operation is repeated');
+  const missing = expected.filter((p) => !paths.includes(p));
+  if (missing.length) return bad(`the video-visit link operations go together; missing: ${missing.join(', ')}`);
+  const kinds = new Set(ops.map((o) => o.op));
+  if (kinds.size !== 1) return bad('the link operations must all be add or all be replace, not mixed');
+  const [op] = kinds;
+  if (op !== 'add' && op !== 'replace') return bad(`op ${op} is not allowed for the video-visit links`);
+  const linked = [provider, patient].some((i) => current.contained[i].telecom?.[0]?.value);
+  if (op === 'add' && linked) return bad('the links were already added to this appointment; replace them', 409);
+  if (op === 'replace' && !linked) return bad('this appointment has no links yet; the first patch adds them');
+  for (const o of ops) {
+    if (typeof o.value !== 'string' || !o.value) return bad(`${o.path} needs a value`);
+    if (o.path.endsWith('/value') && !/^https?:\/\/\S+$/.test(o.value)) return bad(`${o.path} must be an http(s) URL`);
+    if (o.path.includes('/period/') && !DATE_TIME.test(o.value)) return bad(`${o.path} must be a date-time with a time zone`);
+  }
+  return null;
+}
+
 export async function patchAppointment(ctx) {
   const { id } = ctx.params;
   const { grant, visible } = await access(ctx, 'Appointment', 'u');
@@ -231,12 +285,19 @@ export async function patchAppointment(ctx) {
   const forced = grant.launch?.scenario.patch_status;
   if (forced) return outcome(forced, STATUS_CODES[forced], `sandbox scenario patch_status ${forced}`);
 
+  const refused = oracleRules(current, ops);
+  if (refused) return outcome(refused.status, STATUS_CODES[refused.status], refused.message);
   let next;
   try {
     next = applyPatch(current, ops, { protectedPaths: ['resourceType', 'id', 'meta'] });
   } catch (err) {
     if (!(err instanceof PatchError)) throw err;
     return err.kind === 'conflict' ? outcome(409, 'conflict', err.message) : outcome(422, 'processing', err.message);
+  }
+  // The period given on the first room's telecom applies to both rooms.
+  const period = next.contained?.[0]?.telecom?.[0]?.period;
+  if (period && ops.some((o) => o.path.includes('/period/'))) {
+    for (const c of next.contained) if (c.telecom?.[0]) c.telecom[0].period = { ...period };
   }
   next.meta = { ...current.meta, versionId: String(Number(current.meta.versionId) + 1), lastUpdated: new Date().toISOString() };
   appointments.set(id, next);
