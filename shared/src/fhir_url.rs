@@ -69,7 +69,7 @@ pub fn normalize_fhir_base(input: &str, dev_mode: bool) -> Result<String, UrlPro
     if input.len() > MAX_URL_LEN {
         return Err(UrlProblem::TooLong);
     }
-    let url = Url::parse(input).map_err(|_| UrlProblem::NotAUrl)?;
+    let url = parse_ascii(input).ok_or(UrlProblem::NotAUrl)?;
     match url.scheme() {
         "https" => {}
         "http" if dev_mode && is_loopback(&url) => {}
@@ -103,13 +103,26 @@ pub fn normalize_fhir_base(input: &str, dev_mode: bool) -> Result<String, UrlPro
     Ok(out)
 }
 
+/// A URL whose scheme and authority are ASCII (an internationalised host in
+/// its `xn--` form). The `url` crate is built without Unicode tables (see
+/// README), so a non-ASCII host is refused here rather than half-mapped;
+/// found by `make fuzz` (fuzz/seeds/iss/crash-non-ascii-host).
+pub fn parse_ascii(input: &str) -> Option<Url> {
+    let authority_end =
+        input.find("://").map(|i| i + 3).map(|start| input[start..].find(['/', '?', '#', '\\']).map_or(input.len(), |e| start + e));
+    if !input[..authority_end.unwrap_or(input.len())].is_ascii() {
+        return None;
+    }
+    Url::parse(input).ok()
+}
+
 /// Whether a URL an EHR advertises (authorize, token, jwks) is acceptable:
 /// https, or loopback http in dev mode.
 pub fn is_acceptable_endpoint(url: &str, dev_mode: bool) -> bool {
-    match Url::parse(url) {
-        Ok(u) if dev_mode => u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)),
-        Ok(u) => u.scheme() == "https" && is_public_host(&u),
-        Err(_) => false,
+    match parse_ascii(url) {
+        Some(u) if dev_mode => u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)),
+        Some(u) => u.scheme() == "https" && is_public_host(&u),
+        None => false,
     }
 }
 
@@ -235,5 +248,16 @@ mod tests {
         assert!(is_acceptable_endpoint("http://127.0.0.1:8790/token", true));
         assert!(!is_acceptable_endpoint("http://127.0.0.1:8790/token", false));
         assert!(!is_acceptable_endpoint("nonsense", true));
+    }
+
+    #[test]
+    fn non_ascii_hosts_are_refused_not_half_mapped() {
+        // The input make fuzz found (iss target): a debug assertion in idna_adapter.
+        let crash = "https://xn--bcheH\u{e0}TTPS:o*Fhir-r-ekxa\0O";
+        assert_eq!(normalize_fhir_base(crash, false), Err(UrlProblem::NotAUrl));
+        assert_eq!(normalize_fhir_base("https://b\u{fc}cher.example/r4", false), Err(UrlProblem::NotAUrl));
+        assert!(!is_acceptable_endpoint("https://\u{e9}.example/token", false));
+        // Non-ASCII after the host is the path's business (percent-encoded).
+        assert!(normalize_fhir_base("https://fhir.example/r4/\u{e9}", false).is_ok());
     }
 }

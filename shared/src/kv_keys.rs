@@ -32,3 +32,14 @@ pub fn patient_link(code: &str) -> String {
 pub fn secrets(tenant_id: &str) -> String {
     format!("secrets:{tenant_id}")
 }
+
+/// What the notification job remembers of a FHIR base's watched video
+/// visits: visit ref → [`crate::watch::Seen`] (no patient data).
+pub fn watch_memory(base_id: &str) -> String {
+    format!("watch:{base_id}")
+}
+
+/// The notification job's last look at a FHIR base ([`crate::watch::Health`]).
+pub fn watch_health(base_id: &str) -> String {
+    format!("watch_health:{base_id}")
+}

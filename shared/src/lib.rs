@@ -21,3 +21,4 @@ pub mod sms;
 pub mod tenant;
 pub mod validation;
 pub mod video;
+pub mod watch;

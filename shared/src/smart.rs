@@ -45,11 +45,12 @@ pub fn provider_scopes(capabilities: &[String], write_back: bool) -> String {
     scopes.join(" ")
 }
 
-/// Backend Services scopes for the reminder poller: find video appointments
-/// and read the patient's mobile number at send time.
+/// Backend Services scopes for the notification job: find video
+/// appointments at the watched locations and practitioners (read by id to
+/// check the watch list), and read the patient's mobile number at send time.
 pub fn backend_scopes(capabilities: &[String]) -> String {
     let read = if uses_v2_scopes(capabilities) { "rs" } else { "read" };
-    format!("system/Appointment.{read} system/Patient.{read}")
+    format!("system/Appointment.{read} system/Patient.{read} system/Location.{read} system/Practitioner.{read}")
 }
 
 #[cfg(test)]
@@ -62,7 +63,10 @@ mod tests {
         assert_eq!(v1, "launch openid fhirUser user/Appointment.read user/Encounter.read user/Patient.read user/Practitioner.read");
         let v2 = provider_scopes(&["permission-v2".into()], true);
         assert!(v2.contains("user/Patient.rs") && v2.ends_with("user/Appointment.u"));
-        assert_eq!(backend_scopes(&["permission-v2".into()]), "system/Appointment.rs system/Patient.rs");
+        assert_eq!(
+            backend_scopes(&["permission-v2".into()]),
+            "system/Appointment.rs system/Patient.rs system/Location.rs system/Practitioner.rs"
+        );
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub struct FhirBase {
     /// moved) base waits for a platform admin. Older documents: approved.
     #[serde(default)]
     pub approval: Approval,
+    /// What the notification job watches on this base (empty: it sends nothing).
+    #[serde(default)]
+    pub watch: crate::watch::Watch,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { startStack } from './harness.mjs';
 import { HttpBrowser } from './http-browser.mjs';
-import { fhirBase } from '../standins/ehr-sandbox.mjs';
+import { DEMO, fhirBase } from '../standins/ehr-sandbox.mjs';
 import { DEFAULT_APP } from '../standins/video.mjs';
 
 export const SECRET = 'basic-secret-123';
@@ -95,9 +95,18 @@ export async function startSmsLaunchStack({ vars = {} } = {}) {
       ...overrides,
     }, { 'if-match': t.headers.get('etag') });
   };
+  // The notification job watches good2's location (Oracle has no change feed: the analysts give
+  // location ids); every run looks, so tests move time by scheduling.
+  const setWatch = async (watch = { locations: [DEMO.good2.location], every_minutes: 1 }) => {
+    const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
+    const base = t.body.fhir_bases.find(b => b.department === 'good2');
+    return ctx.stack.api('PUT', `/api/v1/tenants/clinic/fhir-bases/${base.id}/watch`, watch, { 'if-match': t.headers.get('etag') });
+  };
+  const watched = await setWatch();
+  assert.equal(watched.status, 200, watched.text);
   const stop = async () => {
     await ctx.stack.stop();
     await sms.close();
   };
-  return { ...ctx, sms, setSms, runJob, stop };
+  return { ...ctx, sms, setSms, setWatch, runJob, stop };
 }

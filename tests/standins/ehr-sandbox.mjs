@@ -13,6 +13,8 @@
 //   POST   /_sandbox/appointments/<id>/move    {start, minutes?}   (bumps versionId + lastUpdated)
 //   POST   /_sandbox/appointments/<id>/cancel                      (status cancelled, bumps the version)
 //   GET    /_sandbox/requests          request log; DELETE clears it
+//   POST   /_sandbox/throttle          {tenant, count, retry_after}: the tenant's next `count` FHIR
+//                                      requests answer 429 with Retry-After (Oracle rate-limits so)
 //   POST   /_sandbox/launch-now        the index page's Launch button
 //   POST   /_sandbox/book-now          the index page's booking form (HTML form → 303 to /)
 //   POST   /_sandbox/move-now          a row's "Move +1 h" button (form: appointment → 303 to /)
@@ -126,6 +128,7 @@ const ROUTES = [
   { method: 'POST', path: /^\/_sandbox\/appointments$/, handler: Schedule.createAppointment },
   { method: 'POST', path: re(`/_sandbox/appointments/${FHIR_ID}/move`), handler: Schedule.moveAppointment },
   { method: 'POST', path: re(`/_sandbox/appointments/${FHIR_ID}/cancel`), handler: Schedule.cancelAppointment },
+  { method: 'POST', path: /^\/_sandbox\/throttle$/, handler: F.setThrottle },
   // The request log (benchmarks count EHR round trips from it).
   { method: 'GET', path: /^\/_sandbox\/requests$/, handler: (ctx) => json(200, ctx.state.requests) },
   {
@@ -208,6 +211,7 @@ export async function startEhrSandbox({
   const options = { slowMs, delayMs };
   const state = {
     requests: [],
+    throttle: new Map(), // tenant name → { count, retryAfter }
     gatewayUrl, // where the index page's Launch button sends the browser
     smsUrl, // the SMS stand-in's outbox, linked from the index page
     keys: await sandboxKeys(),

@@ -67,20 +67,33 @@ pub async fn for_launch(base: &str, token: &TokenResponse, fhir_user: &str) -> R
     Ok((resource, visit))
 }
 
-/// Every resource of a search, following `next` links.
-pub async fn search_all(base: &str, token: &AccessToken, query: &str) -> Result<Vec<Value>> {
+/// How one search went: its resources and the requests it took, or the
+/// EHR's `Retry-After` (seconds) when it answered 429.
+pub enum Searched {
+    Found(Vec<Value>, u32),
+    Throttled(u64),
+}
+
+/// Every resource of a search, following `next` links (at most `MAX_PAGES`).
+pub async fn search_all(base: &str, token: &AccessToken, query: &str) -> Result<Searched> {
     let mut out = vec![];
-    let mut bundle = fhir::read(base, token, query, "appointments").await?;
-    for _ in 0..MAX_PAGES {
+    let mut path = query.to_string();
+    for page in 1..=MAX_PAGES as u32 {
+        let resp = fhir::call(Method::Get, base, token, &path, None, None).await?;
+        if resp.status == 429 {
+            let wait = resp.headers.iter().find(|(k, _)| k == "retry-after").and_then(|(_, v)| v.trim().parse().ok()).unwrap_or(60);
+            return Ok(Searched::Throttled(wait));
+        }
+        let bundle = fhir::judge(resp.status, &resp.body, "appointments")?;
         out.extend(bundle["entry"].as_array().into_iter().flatten().filter_map(|e| e.get("resource").cloned()));
         let next = bundle["link"].as_array().into_iter().flatten().find(|l| l["relation"] == "next").and_then(|l| l["url"].as_str());
         // Only pages of the same server: a `next` elsewhere would get our token.
         match next.and_then(|n| n.strip_prefix(base.trim_end_matches('/')).map(|p| p.trim_start_matches('/').to_string())) {
-            Some(path) => bundle = fhir::read(base, token, &path, "appointments").await?,
-            None => break,
+            Some(p) => path = p,
+            None => return Ok(Searched::Found(out, page)),
         }
     }
-    Ok(out)
+    Ok(Searched::Found(out, MAX_PAGES as u32))
 }
 
 /// What each documented refusal of the link patch means, for the visit's page.

@@ -160,6 +160,19 @@ export const SENSITIVE_VALUES = Object.freeze([...new Set(Object.values(PEOPLE).
 const iso = (ms) => new Date(ms).toISOString();
 const meta = (versionId, lastUpdated) => ({ versionId, lastUpdated });
 
+// A Millennium location (the ids the health system's analysts give for the watch list).
+function location(id, name, updated) {
+  return {
+    resourceType: 'Location',
+    id,
+    meta: meta('1', updated),
+    status: 'active',
+    name,
+    mode: 'instance',
+    physicalType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/location-physical-type', code: 'bu', display: 'Building' }] },
+  };
+}
+
 function practitioner(id, p, updated) {
   return {
     resourceType: 'Practitioner',
@@ -311,8 +324,9 @@ export function buildStore(now = Date.now()) {
       inPerson: { ...common, ...pat('inPerson'), start: base + 90 * MINUTE, minutes: 30, status: 'booked', video: false, version: '2' },
       tomorrow: { ...common, ...pat('video2'), start: base + 24 * 60 * MINUTE, minutes: 20, status: 'booked', video: true, roomIds: room2(63), version: '1' },
     };
-    const tables = { Patient: new Map(), Practitioner: new Map(), Encounter: new Map(), Appointment: new Map() };
+    const tables = { Patient: new Map(), Practitioner: new Map(), Location: new Map(), Encounter: new Map(), Appointment: new Map() };
     const put = (r) => tables[r.resourceType].set(r.id, r);
+    put(location(d.location, t.location, updated));
     t.practitioners.forEach((p, k) => put(practitioner([d.practitioner, d.colleague][k], p, updated)));
     t.patients.forEach((p, k) => put(patient(d.patients[PATIENT_ROLES[k]], p, PATIENT_ROLES[k], updated)));
     for (const [key, a] of Object.entries(appts)) put(appointment(d.appointments[key], a, tenantId));

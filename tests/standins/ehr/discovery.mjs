@@ -88,8 +88,9 @@ export function capabilityStatement(origin, tenant) {
         }],
       },
       resource: [
-        resource('Appointment', [['_id', 'token'], ['date', 'date'], ['patient', 'reference'],
-          ['practitioner', 'reference'], ['location', 'reference'], ['status', 'token'], ['_lastUpdated', 'date']]),
+        resource('Appointment', [['_id', 'token'], ['date', 'date'], ['-date-or-req-period', 'date'], ['patient', 'reference'],
+          ['practitioner', 'reference'], ['location', 'reference'], ['status', 'token'], ['_count', 'number']]),
+        resource('Location', [['_id', 'token']]),
         resource('Encounter', [['_id', 'token'], ['patient', 'reference']]),
         resource('Patient', [['_id', 'token'], ['identifier', 'token'], ['name', 'string']]),
         resource('Practitioner', [['_id', 'token'], ['identifier', 'token'], ['name', 'string']]),

@@ -9,7 +9,7 @@ import { fhir, mediaType, outcome, readBody, ReplyError, wait } from './http.mjs
 import { applyPatch, PatchError } from './jsonpatch.mjs';
 import { grantFor } from './oauth.mjs';
 
-export const RESOURCE_TYPES = ['Patient', 'Practitioner', 'Encounter', 'Appointment'];
+export const RESOURCE_TYPES = ['Patient', 'Practitioner', 'Location', 'Encounter', 'Appointment'];
 export const INSUFFICIENT_SCOPES = 'urn:cerner:error:oauth2:resource-access:insufficient-scopes';
 
 // ---------------------------------------------------------------------------------------------
@@ -59,6 +59,11 @@ async function access(ctx, type, perm) {
     throw new ReplyError(outcome(401, 'security', 'Bearer access token missing, unknown, expired or issued for another tenant', {
       headers: { 'www-authenticate': `Bearer realm="${ctx.base}", error="invalid_token"` },
     }));
+  }
+  const throttled = ctx.state.throttle.get(ctx.tenant.name);
+  if (throttled?.count > 0) {
+    throttled.count -= 1;
+    throw new ReplyError(outcome(429, 'throttled', 'Too many requests; retry later', { headers: { 'retry-after': String(throttled.retryAfter) } }));
   }
   const delay = grant.launch?.scenario.fhir_delay_ms;
   if (delay) await wait(delay, ctx.signal);
@@ -138,39 +143,53 @@ function dateFilter(param) {
   }
 }
 
-// `_lastUpdated` (meta.lastUpdated, same prefixes as date) narrows any Appointment search. Without
-// patient/practitioner/location only a Backend Services token may search, by `_lastUpdated` and/or
-// date, so a poller can ask for everything booked, moved or cancelled since its last run, or for
-// everything starting in the coming day (reminders).
-function searchAppointments(q, all, grant) {
-  const ids = refParam(q, '_id', 'Appointment');
-  if (ids) return all.filter((r) => ids.includes(r.id));
-  const dates = [...q.getAll('date'), ...q.getAll('-date-or-req-period')];
-  const updated = q.getAll('_lastUpdated');
-  const patients = refParam(q, 'patient', 'Patient');
-  const practitioners = refParam(q, 'practitioner', 'Practitioner');
-  const locations = refParam(q, 'location', 'Location');
-  if (updated.length > 2) throw badSearch('invalid', 'at most two _lastUpdated parameters are allowed');
-  // A Backend Services client may search system-wide by change time or by date (a poller).
-  const systemWide = grant.system && (updated.length > 0 || dates.length > 0);
-  if (!systemWide) {
-    if (!dates.length) {
-      throw badSearch('required', updated.length
-        ? '_lastUpdated without date and patient, practitioner or location needs a system/ (Backend Services) access token'
-        : 'date (or -date-or-req-period) is required, with patient, practitioner or location');
-    }
-    if (!patients && !practitioners && !locations) throw badSearch('required', 'one of patient, practitioner or location is required');
+// Oracle's Appointment search (fixtures README): `_id`; or exactly one of patient / practitioner
+// / location, given once (several ids as a comma list), with `date` (or `-date-or-req-period`)
+// once with a prefix or twice as a ge + lt pair; `status` and `_count` optional. Nothing else:
+// no `_lastUpdated`, no search without an actor, whatever the token. `date` returns every status
+// but proposed; `-date-or-req-period` also returns proposed ones by requested period.
+export const APPOINTMENT_PARAMS = Object.freeze(['_id', 'patient', 'practitioner', 'location', 'date', '-date-or-req-period', 'status', '_count', '-pageContext']);
+
+function searchAppointments(q) {
+  const names = [...q.keys()];
+  const unknown = names.find((n) => !APPOINTMENT_PARAMS.includes(n));
+  if (unknown) throw badSearch('not-supported', `${unknown} is not a supported search parameter for Appointment (supported: ${APPOINTMENT_PARAMS.filter((p) => !p.startsWith('-page')).join(', ')})`);
+  for (const n of ['_id', 'patient', 'practitioner', 'location', 'status', '_count']) {
+    if (q.getAll(n).length > 1) throw badSearch('invalid', `${n} may be given once; list several values with commas`);
   }
-  if (dates.length > 2) throw badSearch('invalid', 'at most two date parameters are allowed');
-  const onDates = dates.map(dateFilter);
-  const onUpdated = updated.map(dateFilter);
-  const statuses = q.has('status') ? q.getAll('status').flatMap((s) => s.split(',')) : undefined;
-  const hasActor = (r, type, list) => !list || r.participant.some((p) => list.some((id) => refersTo(p.actor, type, id)));
-  return all.filter((r) => onDates.every((f) => f(Date.parse(r.start)))
-    && onUpdated.every((f) => f(Date.parse(r.meta.lastUpdated)))
-    && hasActor(r, 'Patient', patients) && hasActor(r, 'Practitioner', practitioners) && hasActor(r, 'Location', locations)
-    && (!statuses || statuses.includes(r.status)))
-    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.id.localeCompare(b.id));
+  const ids = refParam(q, '_id', 'Appointment');
+  const actors = ['patient', 'practitioner', 'location'].filter((n) => q.has(n));
+  const dateName = q.has('date') ? 'date' : q.has('-date-or-req-period') ? '-date-or-req-period' : undefined;
+  if (q.has('date') && q.has('-date-or-req-period')) throw badSearch('invalid', 'use date or -date-or-req-period, not both');
+  if (ids) {
+    if (actors.length || dateName) throw badSearch('invalid', '_id cannot be combined with other search parameters');
+    return { ids };
+  }
+  if (actors.length === 0) throw badSearch('required', 'one of _id, patient, practitioner or location is required');
+  if (actors.length > 1) throw badSearch('invalid', `${actors.join(' and ')} cannot be combined; search by one of them`);
+  if (!dateName) throw badSearch('required', `date (or -date-or-req-period) is required with ${actors[0]}`);
+  const dates = q.getAll(dateName);
+  const prefixes = dates.map((d) => /^(eq|ne|gt|lt|ge|le|sa|eb|ap)/.exec(d)?.[1]);
+  if (dates.length === 1 ? !prefixes[0] : !(dates.length === 2 && prefixes.includes('ge') && prefixes.includes('lt'))) {
+    throw badSearch('invalid', `${dateName} is one value with a prefix (ge2026-01-01) or a ge and lt pair`);
+  }
+  const type = { patient: 'Patient', practitioner: 'Practitioner', location: 'Location' }[actors[0]];
+  return {
+    actor: { type, ids: refParam(q, actors[0], type) },
+    onDates: dates.map(dateFilter),
+    withProposed: dateName === '-date-or-req-period',
+    statuses: q.has('status') ? q.get('status').split(',') : undefined,
+  };
+}
+
+function matchAppointments(rule, all) {
+  if (rule.ids) return all.filter((r) => rule.ids.includes(r.id));
+  const when = (r) => (r.status === 'proposed' ? Date.parse(r.requestedPeriod?.[0]?.start) : Date.parse(r.start));
+  return all.filter((r) => (r.status !== 'proposed' || rule.withProposed)
+    && rule.onDates.every((f) => f(when(r)))
+    && r.participant.some((p) => rule.actor.ids.some((id) => refersTo(p.actor, rule.actor.type, id)))
+    && (!rule.statuses || rule.statuses.includes(r.status)))
+    .sort((a, b) => when(a) - when(b) || a.id.localeCompare(b.id));
 }
 
 function searchOther(type, q, all) {
@@ -180,21 +199,32 @@ function searchOther(type, q, all) {
   return all.filter((r) => (!ids || ids.includes(r.id)) && (!patients || patients.some((id) => refersTo(r.subject, 'Patient', id))));
 }
 
+// Pages of at most PAGE_MAX (or `_count`), linked by `next` with an opaque page context.
+const PAGE_MAX = 50;
+
 export async function search(ctx) {
   const { type } = ctx.params;
-  const { grant, visible } = await access(ctx, type, 's');
+  const { visible } = await access(ctx, type, 's');
   const q = ctx.url.searchParams;
   const all = [...table(ctx, type).values()];
-  let found = (type === 'Appointment' ? searchAppointments(q, all, grant) : searchOther(type, q, all)).filter(visible);
-  const count = Number(q.get('_count'));
-  if (Number.isInteger(count) && count > 0) found = found.slice(0, count);
+  const found = (type === 'Appointment' ? matchAppointments(searchAppointments(q), all) : searchOther(type, q, all)).filter(visible);
+  const count = q.has('_count') ? Number(q.get('_count')) : PAGE_MAX;
+  if (!Number.isInteger(count) || count < 1 || count > PAGE_MAX) throw badSearch('invalid', `_count must be a whole number from 1 to ${PAGE_MAX}`);
+  const offset = q.has('-pageContext') ? Number(Buffer.from(q.get('-pageContext'), 'base64url').toString()) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw badSearch('invalid', '-pageContext is not one this server gave');
+  const page = found.slice(offset, offset + count);
+  const link = [{ relation: 'self', url: ctx.url.href }];
+  if (offset + count < found.length) {
+    const next = new URL(ctx.url.href);
+    next.searchParams.set('-pageContext', Buffer.from(String(offset + count)).toString('base64url'));
+    link.push({ relation: 'next', url: next.href });
+  }
   return fhir(200, {
     resourceType: 'Bundle',
     id: randomUUID(),
     type: 'searchset',
-    total: found.length,
-    link: [{ relation: 'self', url: ctx.url.href }],
-    entry: found.map((r) => ({ fullUrl: `${ctx.base}/${type}/${r.id}`, resource: r, search: { mode: 'match' } })),
+    link,
+    entry: page.map((r) => ({ fullUrl: `${ctx.base}/${type}/${r.id}`, resource: r, search: { mode: 'match' } })),
   });
 }
 
@@ -302,6 +332,16 @@ export async function patchAppointment(ctx) {
   next.meta = { ...current.meta, versionId: String(Number(current.meta.versionId) + 1), lastUpdated: new Date().toISOString() };
   appointments.set(id, next);
   return withEtag(next);
+}
+
+/** POST /_sandbox/throttle {tenant, count, retry_after}: 429s for the tenant's next FHIR requests. */
+export async function setThrottle(ctx) {
+  const body = JSON.parse(await readBody(ctx) || '{}');
+  if (!ctx.state.store.has(body.tenant) || !Number.isInteger(body.count) || !Number.isInteger(body.retry_after)) {
+    return outcome(400, 'invalid', 'give {tenant, count, retry_after} (a server tenant name and two whole numbers)');
+  }
+  ctx.state.throttle.set(body.tenant, { count: body.count, retryAfter: body.retry_after });
+  return fhir(200, { tenant: body.tenant, count: body.count, retry_after: body.retry_after });
 }
 
 /** GET /_sandbox/appointments/<id>: the stored Appointment of any tenant, no auth (test hook). */

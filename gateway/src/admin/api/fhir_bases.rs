@@ -61,7 +61,7 @@ fn department(d: &str) -> Result<String> {
 
 /// Validation fetches from the address the caller typed: a few a minute per
 /// signed-in caller (binding `VALIDATIONS`), so it cannot be used to scan.
-async fn throttle(ctx: &Ctx, who: &Principal) -> Result<()> {
+pub(super) async fn throttle(ctx: &Ctx, who: &Principal) -> Result<()> {
     let Ok(limiter) = ctx.env.rate_limiter("VALIDATIONS") else { return Ok(()) };
     if limiter.limit(who.subject.clone()).await.map(|o| o.success).unwrap_or(true) {
         Ok(())
@@ -98,6 +98,7 @@ pub async fn add(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Res
         client,
         validation,
         approval: approval_for(who),
+        watch: Default::default(),
         extra: Map::new(),
     };
     let base_id = base.id.clone();

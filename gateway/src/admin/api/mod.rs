@@ -6,6 +6,7 @@ mod reports;
 mod secrets;
 mod session;
 mod tenants;
+mod watch;
 
 use worker::{Method, Request, Response};
 
@@ -51,6 +52,9 @@ pub async fn handle(mut req: Request, ctx: &Ctx, path: &str) -> Result<Response>
         (Method::Put, ["tenants", id, "fhir-bases", base]) => fhir_bases::update(r, ctx, &who, id, base).await,
         (Method::Delete, ["tenants", id, "fhir-bases", base]) => fhir_bases::remove(r, ctx, &who, id, base).await,
         (Method::Post, ["tenants", id, "fhir-bases", base, "approve"]) => fhir_bases::approve(r, ctx, &who, id, base).await,
+        (Method::Get, ["tenants", id, "fhir-bases", base, "watch"]) => watch::get(ctx, &who, id, base).await,
+        (Method::Put, ["tenants", id, "fhir-bases", base, "watch"]) => watch::put(r, ctx, &who, id, base).await,
+        (Method::Post, ["tenants", id, "fhir-bases", base, "watch", "check"]) => watch::check_ids(r, ctx, &who, id, base).await,
         (Method::Post, ["fhir-bases", "validate"]) => fhir_bases::validate(r, ctx, &who).await,
         _ => Err(Error::new(405, "method_not_allowed", "This method is not allowed on this route.")),
     }
@@ -71,7 +75,8 @@ fn route_exists(s: &[&str]) -> bool {
             | ["tenants", _, "integration-records" | "audit" | "fhir-bases" | "sms" | "email" | "secrets" | "provider-hosts"]
             | ["tenants", _, "secrets", _]
             | ["tenants", _, "fhir-bases", _]
-            | ["tenants", _, "fhir-bases", _, "approve"]
+            | ["tenants", _, "fhir-bases", _, "approve" | "watch"]
+            | ["tenants", _, "fhir-bases", _, "watch", "check"]
             | ["tenants", _, "sms", "numbers" | "webhooks"]
             | ["tenants", _, "sms", "numbers", _]
             | ["tenants", _, "reports", "summary" | "visits" | "visits.csv"]
