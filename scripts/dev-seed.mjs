@@ -1,7 +1,7 @@
 // Waits for the local gateway, creates the demo tenant (idempotent) with the
 // EHR sandbox's test FHIR base and the video stand-in, registers the demo
 // client with the sandbox, and prints the URLs and a one-time sign-in link.
-import { TENANTS } from '../tests/standins/ehr-sandbox.mjs';
+import { DEMO, TENANTS } from '../tests/standins/ehr-sandbox.mjs';
 import { DEFAULT_APP } from '../tests/standins/video.mjs';
 import { DEFAULT_ACCOUNT, MAGIC_NUMBER } from '../tests/standins/sms.mjs';
 import { waitForHealth, apiClient } from '../tests/lib/harness.mjs';
@@ -46,6 +46,12 @@ if (!existing) {
 } else if (existing.client.auth_method !== 'private_key_jwt') {
   tenant = await api('PUT', `/api/v1/tenants/demo/fhir-bases/${existing.id}`, demoBase, { 'if-match': tenant.headers.get('etag') });
   if (tenant.status !== 200) throw new Error(`updating the demo FHIR base failed: ${JSON.stringify(tenant.body)}`);
+}
+// Oracle has no change feed: the job watches the demo clinic's Millennium location, every minute.
+const demoBaseNow = tenant.body.fhir_bases.find(b => b.url === base);
+if (!demoBaseNow.watch?.locations?.length) {
+  tenant = await api('PUT', `/api/v1/tenants/demo/fhir-bases/${demoBaseNow.id}/watch`, { locations: [DEMO.good.location], every_minutes: 1 }, { 'if-match': tenant.headers.get('etag') });
+  if (tenant.status !== 200) throw new Error(`setting the demo watch list failed: ${JSON.stringify(tenant.body)}`);
 }
 if (!tenant.body.sms) {
   const baseId = tenant.body.fhir_bases.find(b => b.url === base).id;

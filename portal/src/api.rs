@@ -222,6 +222,20 @@ pub async fn audit(id: String) -> Result<Vec<shared::audit::AuditEntry>, Failure
     read_json::<AuditPage>(resp).await.map(|p| p.entries)
 }
 
+/// `GET …/fhir-bases/{base}/watch`: the watch list and the job's last look.
+pub async fn watch(id: String, base_id: String) -> Result<shared::watch::WatchView, Failure> {
+    let url = tenant_url(&id, &format!("/fhir-bases/{base_id}/watch"));
+    let resp = request(gloo_net::http::Request::get(&url)).send().await.map_err(Failure::network)?;
+    read_json(resp).await
+}
+
+/// `POST …/fhir-bases/{base}/watch/check`: each id as the EHR names it, or what is wrong.
+pub async fn check_watch(id: String, base_id: String, watch: shared::watch::Watch, csrf: Csrf) -> Result<shared::watch::Checked, Failure> {
+    let body = serde_json::to_string(&watch).map_err(|e| Failure::bad_body(&e))?;
+    let resp = send_write("POST", &tenant_url(&id, &format!("/fhir-bases/{base_id}/watch/check")), &csrf, None, Some(body)).await?;
+    read_json(resp).await
+}
+
 /// A "Generate a new phone number" order as the API shows it.
 pub use shared::api::{NumberList as Numbers, NumberOrder, OrderStatus, SecretInfo as StoredSecret};
 

@@ -190,6 +190,34 @@ pub struct HealthError {
     pub at: String,
 }
 
+/// A watched id as the EHR names it (`POST …/watch/check`); never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdProblem {
+    pub field: String,
+    pub message: String,
+}
+
+/// The answer of `POST …/watch/check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checked {
+    pub found: Vec<Named>,
+    pub problems: Vec<IdProblem>,
+}
+
+/// The answer of `GET …/watch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchView {
+    pub watch: Watch,
+    pub health: Health,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

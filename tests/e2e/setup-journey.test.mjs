@@ -30,6 +30,14 @@ before(async () => {
 });
 after(async () => { await portal?.stop(); });
 
+async function eventuallyTrue(fn, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('never became true');
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
 let shotNo = 0;
 async function step(page, name) {
   shotNo += 1;
@@ -200,12 +208,43 @@ test('a new tenant set up entirely in the browser, then launched and texted with
     [['NORTHWIND_EHR_SECRET', false], ['NORTHWIND_TEAMS_SECRET', false], ['TWILIO_AUTH_TOKEN', true]]);
   assert.ok(!secretsShown.text.includes(SECRET) && !secretsShown.text.includes(DEFAULT_APP.clientSecret));
 
+  // The analysts give the clinic's Millennium location id: the admin enters it in the portal,
+  // where it is checked against the EHR (with the backend registration just made) and named.
+  const watchContext = await browser.newContext();
+  const wpage = await watchContext.newPage();
+  const watchProblems = watchConsole(wpage);
+  await wpage.goto(`${stack.url}/admin/`);
+  await wpage.getByRole('link', { name: 'Sign in with your organisation account' }).click();
+  await wpage.getByRole('button', { name: /Pat Platform/ }).click();
+  await wpage.getByText('pat.platform@contoso.example').waitFor();
+  await wpage.getByRole('button', { name: /^Settings of Northwind/ }).click();
+  const prodRow = wpage.locator('li.base').filter({ hasText: 'Production' });
+  await prodRow.getByText('Notifications: watched locations').click();
+  await prodRow.getByLabel('Location ids').fill(`${DEMO.good2.location}, 999999`);
+  await prodRow.getByRole('button', { name: 'Check ids' }).click();
+  await prodRow.getByText(/The EHR has no location 999999/).waitFor();
+  await prodRow.getByText(new RegExp(`location ${DEMO.good2.location}: \\S`)).waitFor();
+  await prodRow.getByLabel('Location ids').fill(DEMO.good2.location);
+  await prodRow.getByRole('button', { name: 'Save watch list' }).click();
+  await wpage.locator('li.base').filter({ hasText: 'Production' }).getByText('Notifications: watched locations').waitFor();
+  await eventuallyTrue(async () => (await stack.api('GET', '/api/v1/tenants/northwind-health')).body.fhir_bases
+    .find(b => b.environment === 'production').watch.locations[0] === DEMO.good2.location);
+  await step(wpage, 'watch-list');
+
   // A visit booked on the production base gets its confirmation from the generated number,
   // with a link under the records' patient link base.
   const mobile = DEMO.good2.contacts.video1.mobile;
   await post(`${sb}/_sandbox/appointments`, { tenant: 'good2', patient: DEMO.good2.patients.video1, start: new Date(Date.now() + 3 * 3600_000).toISOString(), minutes: 20 });
   const run = await fetch(`${stack.url}/cdn-cgi/local/scheduled?cron=*+*+*+*+*&time=${Date.now()}`);
   assert.equal(run.status, 200);
+  // The job's last look, as the admin sees it.
+  await wpage.reload();
+  const row = wpage.locator('li.base').filter({ hasText: 'Production' });
+  await row.getByText('Notifications: watched locations').click();
+  await row.getByText(/Last look .*: \d+ appointments, [1-9]\d* messages sent/).waitFor();
+  await step(wpage, 'watch-health');
+  assert.deepEqual(watchProblems.filter(p => !/status of 401/.test(p)), [], 'only the signed-out check before sign-in');
+  await watchContext.close();
   const texts = (await (await fetch(`${sms.url}/_sms/messages`)).json()).filter(m => m.to === mobile && m.direction === 'outbound-api');
   assert.ok(texts.length >= 1, 'a confirmation was sent');
   assert.equal(texts.at(-1).from, number);

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use shared::tenant::{ClientAuthMethod, Environment, FhirBase, Tenant};
 use shared::validation::{Severity, ValidationReport};
 
+use super::watch::WatchList;
 use crate::api::{self, Csrf, Failure, Platform, Saved};
 use crate::widgets::badge::env_badge;
 use crate::widgets::save::{failure_view, Conflict};
@@ -165,6 +166,7 @@ fn BaseRow(
                 <p class="note">"Launches and texts start once a platform admin approves this URL for your organisation."</p>
             })}
             <details><summary>"Validation"</summary>{move || view! { <Report report=report.get()/> }}</details>
+            {(base.client.auth_method == ClientAuthMethod::PrivateKeyJwt).then(|| view! { <WatchList base=base.clone() tenant=tenant.clone() on_saved on_conflict/> })}
             <p class="actions">
                 {(pending && platform).then(|| view! {
                     <button type="button" class="button" aria-label=format!("Approve {label}") on:click=approve.clone() disabled=move || busy.get().is_some()>"Approve"</button>

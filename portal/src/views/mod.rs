@@ -11,3 +11,4 @@ pub mod tenant;
 pub mod tenants;
 pub mod tokens;
 pub mod video;
+pub mod watch;

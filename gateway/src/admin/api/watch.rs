@@ -3,11 +3,10 @@
 //! is checked by reading it with the base's Backend Services token; its name
 //! is shown, never stored. The job's health is read here too.
 
-use serde::Serialize;
 use serde_json::Value;
 use shared::kv_keys;
 use shared::tenant::{ClientAuthMethod, FhirBase, IssEntry, Tenant};
-use shared::watch::{Health, Watch};
+use shared::watch::{Checked, Health, IdProblem as Problem, Named, Watch, WatchView};
 use worker::{Request, Response};
 
 use super::fhir_bases::throttle;
@@ -19,25 +18,6 @@ use crate::error::{Error, Result};
 use crate::http::{id_param, json, read_json};
 use crate::storage::config::ConfigStore;
 use crate::storage::kv;
-
-#[derive(Debug, Serialize)]
-struct Named {
-    kind: &'static str,
-    id: String,
-    name: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Problem {
-    field: String,
-    message: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Checked {
-    found: Vec<Named>,
-    problems: Vec<Problem>,
-}
 
 fn base<'a>(tenant: &'a Tenant, base_id: &str) -> Result<&'a FhirBase> {
     tenant.fhir_bases.iter().find(|b| b.id == base_id).ok_or_else(|| Error::not_found("The FHIR base"))
@@ -85,7 +65,7 @@ async fn check(ctx: &Ctx, tenant: &Tenant, base: &FhirBase, watch: &Watch) -> Re
     let mut found = vec![];
     for (kind, i, id, r) in read {
         match r {
-            Ok(res) => found.push(Named { kind, name: name_of(&res).unwrap_or_else(|| "(no name)".into()), id }),
+            Ok(res) => found.push(Named { kind: kind.into(), name: name_of(&res).unwrap_or_else(|| "(no name)".into()), id }),
             Err(e) if e.status == 404 => problems.push(Problem {
                 field: format!("watch.{kind}s.{i}"),
                 message: format!("The EHR has no {kind} {id}. Check the id with the analysts."),
@@ -131,7 +111,7 @@ pub async fn get(ctx: &Ctx, who: &Principal, id: &str, base_id: &str) -> Result<
     let tenant = load(ctx, who, id).await?;
     let b = base(&tenant, base_id)?;
     let health: Health = kv::store(&ctx.env)?.get(&kv_keys::watch_health(&b.id)).json().await.ok().flatten().unwrap_or_default();
-    json(200, &serde_json::json!({ "watch": b.watch, "health": health }))
+    json(200, &WatchView { watch: b.watch.clone(), health })
 }
 
 #[cfg(test)]
