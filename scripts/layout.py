@@ -25,7 +25,7 @@ import sys
 JOURNEYS = {"launch", "visit", "patient", "notify", "admin", "reports"}
 ADAPTERS = {"ehr", "sms", "email", "video"}
 # Where one journey may reach into another.
-INTERFACES = {"visit::client", "visit::pass", "reports::events", "reports::query", "reports::retention"}
+INTERFACES = {"visit::client", "visit::pass", "reports::events", "reports::query", "reports::retention", "visit::tracking"}
 # The top: routes to every journey; nothing imports it.
 TOP = {"router"}
 

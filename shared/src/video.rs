@@ -100,6 +100,11 @@ pub struct LaunchSettings {
     /// clinician's visit page in a frame; none by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frame_ancestors: Vec<String>,
+    /// Oracle's tracking board follows the virtual lobby: the appointment
+    /// becomes `arrived` when the patient enters it and `checked-in` when the
+    /// clinician admits them (Backend Services with Appointment write). Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub patient_tracking: bool,
 }
 
 impl LaunchSettings {
@@ -137,7 +142,7 @@ fn yes() -> bool {
 
 impl Default for LaunchSettings {
     fn default() -> Self {
-        LaunchSettings { write_back: true, skip_provider_page: false, frame_ancestors: vec![] }
+        LaunchSettings { write_back: true, skip_provider_page: false, frame_ancestors: vec![], patient_tracking: false }
     }
 }
 

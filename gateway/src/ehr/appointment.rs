@@ -147,3 +147,37 @@ pub async fn write_back(
     }
     Err(refused(409))
 }
+
+/// Moves the appointment's status forward for patient tracking (Oracle:
+/// booked → arrived or checked-in, arrived → checked-in), by the documented
+/// single `replace /status` patch with `If-Match`; once more after a 409.
+/// Never backwards: an appointment already there (or past it) is left alone.
+pub async fn advance_status(base: &str, token: &AccessToken, id: &str, to: &str) -> std::result::Result<String, String> {
+    let path = format!("Appointment/{id}");
+    for attempt in 0..2 {
+        let current = fhir::call(Method::Get, base, token, &path, None, None).await.map_err(|e| e.body.message)?;
+        let json = fhir::judge(current.status, &current.body, "appointment").map_err(|e| e.body.message)?;
+        let visit = parse(&json)?;
+        let allowed = match (visit.status.as_str(), to) {
+            ("booked", "arrived" | "checked-in") | ("arrived", "checked-in") => true,
+            (now, _) if now == to || (now == "checked-in" && to == "arrived") || now == "fulfilled" => {
+                return Ok(format!("already {now}"));
+            }
+            _ => false,
+        };
+        if !allowed {
+            return Err(format!("the appointment is {}, which Oracle does not move to {to}", visit.status));
+        }
+        let body = serde_json::json!([{ "op": "replace", "path": "/status", "value": to }]).to_string();
+        let if_match = visit.version_id.as_deref().map(|v| format!("W/\"{v}\""));
+        let resp = fhir::call(Method::Patch, base, token, &path, Some((body, "application/json-patch+json")), if_match.as_deref())
+            .await
+            .map_err(|e| e.body.message)?;
+        match resp.status {
+            200..=299 => return Ok(format!("now {to}")),
+            409 if attempt == 0 => continue,
+            s => return Err(refused(s)),
+        }
+    }
+    Err(refused(409))
+}

@@ -24,16 +24,33 @@ thread_local! {
 }
 
 pub async fn system_token(ctx: &Ctx, entry: &IssEntry) -> Result<AccessToken, Error> {
+    token(ctx, entry, false).await
+}
+
+/// A token that may also update appointments (patient tracking): asked for
+/// only when that option is on, so a registration without write still
+/// serves notifications.
+pub async fn system_token_with_write(ctx: &Ctx, entry: &IssEntry) -> Result<AccessToken, Error> {
+    token(ctx, entry, true).await
+}
+
+async fn token(ctx: &Ctx, entry: &IssEntry, write: bool) -> Result<AccessToken, Error> {
     let now = crate::clock::now_secs();
-    if let Some((t, _)) = TOKENS.with(|m| m.borrow().get(&entry.fhir_base).cloned()).filter(|(_, exp)| *exp > now + 30) {
+    let cache_key = format!("{}{}", if write { "w:" } else { "r:" }, entry.fhir_base);
+    if let Some((t, _)) = TOKENS.with(|m| m.borrow().get(&cache_key).cloned()).filter(|(_, exp)| *exp > now + 30) {
         return Ok(t);
     }
     let d = discovery::get_cached(ctx, &entry.fhir_base, None).await?;
     let key = assertion_key(ctx)?;
+    let mut scopes = backend_scopes(&d.capabilities);
+    if write {
+        let w = if shared::smart::uses_v2_scopes(&d.capabilities) { "u" } else { "write" };
+        scopes.push_str(&format!(" system/Appointment.{w}"));
+    }
     let assertion = key.assertion(&entry.client.client_id, &d.token_endpoint, now, &crate::crypto::random_token(24));
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "client_credentials")
-        .append_pair("scope", &backend_scopes(&d.capabilities))
+        .append_pair("scope", &scopes)
         .append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         .append_pair("client_assertion", &assertion);
     let headers = Headers::new();
@@ -57,6 +74,6 @@ pub async fn system_token(ctx: &Ctx, entry: &IssEntry) -> Result<AccessToken, Er
     let token: Token = serde_json::from_str(&resp.body)
         .map_err(|e| Error::new(502, "backend_token_invalid", format!("The EHR's token response could not be read ({e}).")))?;
     let expires = now + token.expires_in.unwrap_or(300);
-    TOKENS.with(|m| m.borrow_mut().insert(entry.fhir_base.clone(), (token.access_token.clone(), expires)));
+    TOKENS.with(|m| m.borrow_mut().insert(cache_key, (token.access_token.clone(), expires)));
     Ok(token.access_token)
 }

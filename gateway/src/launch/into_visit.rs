@@ -61,6 +61,7 @@ pub async fn into_visit(
         end: found.end.clone(),
         appointment_status: found.status.clone(),
         visit_days: entry.retention.visit_days,
+        appointment: Some(crate::visit::tracking::seal_id(ctx, &found.id)?),
     };
     let meeting = visit::open(&ctx.env, &visit_ref, info, video, request, ehr_user_id).await?.meeting;
 
@@ -91,6 +92,7 @@ pub async fn into_visit(
 
     if entry.launch.skip_provider_page && seen_before {
         visit::record(&ctx.env, &visit_ref, Event::new("provider_joined", Some(ehr_user_id), None)).await?;
+        crate::visit::tracking::follow_later(ctx, &visit_ref);
         let url = crate::video::join_url(&ctx.env, &entry.tenant_id, entry.video.as_ref(), &meeting, true, end.as_deref()).await?;
         return crate::http::see_other(&url);
     }

@@ -92,7 +92,11 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
             Ok(html_with_csp(200, &patient_page(lang, t, &link), CSP))
         }
         (Method::Get, "status") => crate::http::json(200, &visit::patient_status(env, &link.visit_ref).await?),
-        (Method::Post, "arrive") => crate::http::json(200, &visit::patient_arrive(env, &link.visit_ref).await?),
+        (Method::Post, "arrive") => {
+            let view = visit::patient_arrive(env, &link.visit_ref).await?;
+            crate::visit::tracking::follow_later(ctx, &link.visit_ref);
+            crate::http::json(200, &view)
+        }
         // Called by the page's script: errors answer JSON, not a page.
         (Method::Post, "event") => record_event(&mut req, env, &link.visit_ref).await.or_else(|e| Ok(crate::http::api_error(&e))),
         (Method::Get, "live") => {

@@ -58,6 +58,10 @@ pub struct VisitInfo {
     /// long after the visit's end.
     #[serde(default = "default_visit_days")]
     pub visit_days: u32,
+    /// The EHR's appointment id, sealed (`tracking::seal_id`): patient
+    /// tracking patches it without a clinician; never kept in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<String>,
 }
 
 fn default_visit_days() -> u32 {

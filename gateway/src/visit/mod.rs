@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod object;
 pub mod page;
 pub mod pass;
+pub mod tracking;
 
 use worker::{Method, Request, Response};
 
@@ -70,6 +71,7 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
         // Joining lets a waiting patient in: a POST from the page, never a link.
         "join" if post => {
             client::record(env, visit_ref, Event::new("provider_joined", Some(&pass.ehr_user_id), None)).await?;
+            tracking::follow_later(ctx, visit_ref);
             let (status, entry) =
                 futures_util::future::join(client::status(env, visit_ref), kv::iss_entry(&kv::store(env)?, &pass.iss)).await;
             let (status, entry) = (status?, entry?);

@@ -109,6 +109,8 @@ pub fn Video(tenant: RwSignal<Tenant>) -> impl IntoView {
                     " Write the meeting links into the EHR appointment"</label>
                 <label class="choice"><input type="checkbox" prop:checked=move || launch.get().skip_provider_page on:change=set_launch(|l, on| l.skip_provider_page = on)/>
                     " Send returning clinicians straight into the meeting"</label>
+                <label class="choice"><input type="checkbox" prop:checked=move || launch.get().patient_tracking on:change=set_launch(|l, on| l.patient_tracking = on)/>
+                    " Show patients as arrived and checked in on the EHR's tracking board"</label>
             </fieldset>
             <p class="actions">
                 <button type="button" class="button" on:click=save disabled=move || busy.get()>"Save video settings"</button>
