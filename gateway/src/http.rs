@@ -110,9 +110,12 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
 
 /// A flow-state cookie's name (launch, admin sign-in): `prefix` and the
 /// start of the flow's `state`, so two flows in two tabs keep their own.
-pub fn state_cookie_name(prefix: &str, state: &str) -> String {
+/// A flow-state cookie's name. Wherever cookies are `Secure`, the
+/// `__Secure-` prefix makes browsers refuse it from any insecure origin
+/// (`__Host-` would also need `Path=/`, sending it with every request).
+pub fn state_cookie_name(prefix: &str, state: &str, secure: bool) -> String {
     let short: String = state.chars().take(16).collect();
-    format!("{prefix}{short}")
+    format!("{}{prefix}{short}", if secure { "__Secure-" } else { "" })
 }
 
 /// A flow-state cookie's attributes: only sent back to `path`, unreadable by
@@ -162,7 +165,8 @@ mod tests {
 
     #[test]
     fn flow_cookie_names_differ_per_flow() {
-        assert_eq!(state_cookie_name("vg_launch_", "abcdefghijklmnopqrstuvwxyz"), "vg_launch_abcdefghijklmnop");
+        assert_eq!(state_cookie_name("vg_launch_", "abcdefghijklmnopqrstuvwxyz", false), "vg_launch_abcdefghijklmnop");
+        assert_eq!(state_cookie_name("vg_launch_", "abcdefghijklmnopqrstuvwxyz", true), "__Secure-vg_launch_abcdefghijklmnop");
         assert_eq!(state_cookie_attrs("/cb", true, 600), "Path=/cb; HttpOnly; SameSite=Lax; Max-Age=600; Secure");
     }
 

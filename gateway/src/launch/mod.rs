@@ -124,7 +124,7 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     let resp = crate::http::redirect_setting_cookie(
         302,
         url.as_str(),
-        &format!("{}={sealed}; {}", cookie_name(&state.state), cookie_attrs(ctx, TTL_SECS)),
+        &format!("{}={sealed}; {}", cookie_name(&state.state, !ctx.loopback_dev), cookie_attrs(ctx, TTL_SECS)),
     )?;
     // Counted at the callback, once the EHR has sent this browser back:
     // anyone can request `/launch`, and those must not fill the reports.
@@ -163,7 +163,7 @@ pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
         }
     };
     if let Some(state) = state.filter(|s| s.len() <= 128) {
-        resp.headers_mut().append("set-cookie", &format!("{}=; {}", cookie_name(&state), cookie_attrs(ctx, 0)))?;
+        resp.headers_mut().append("set-cookie", &format!("{}=; {}", cookie_name(&state, !ctx.loopback_dev), cookie_attrs(ctx, 0)))?;
     }
     Ok(resp)
 }
@@ -175,7 +175,7 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
             "The EHR's answer has no state, so it cannot be matched to a launch. Launch again from the EHR.",
         )
     })?;
-    let sealed = crate::http::cookie(req, &cookie_name(state)).ok_or_else(|| {
+    let sealed = crate::http::cookie(req, &cookie_name(state, !ctx.loopback_dev)).ok_or_else(|| {
         Error::bad_request("launch_cookie_missing", "This sign-in does not belong to a launch started in this browser, or it took longer than 10 minutes. Launch again from the EHR (and allow cookies for Visitgate).")
     })?;
     let key = seal::cookie_key(ctx)?;

@@ -31,8 +31,8 @@ impl Expiring for LaunchState {
 }
 
 /// This launch's cookie, named after the start of its `state`.
-pub fn cookie_name(state: &str) -> String {
-    crate::http::state_cookie_name(COOKIE_PREFIX, state)
+pub fn cookie_name(state: &str, secure: bool) -> String {
+    crate::http::state_cookie_name(COOKIE_PREFIX, state, secure)
 }
 
 #[cfg(test)]
@@ -41,6 +41,7 @@ mod tests {
 
     #[test]
     fn cookie_names_differ_per_launch() {
-        assert_eq!(cookie_name("abcdefghijklmnopqrstuvwxyz"), "vg_launch_abcdefghijklmnop");
+        assert_eq!(cookie_name("abcdefghijklmnopqrstuvwxyz", false), "vg_launch_abcdefghijklmnop");
+        assert_eq!(cookie_name("abcdefghijklmnopqrstuvwxyz", true), "__Secure-vg_launch_abcdefghijklmnop");
     }
 }

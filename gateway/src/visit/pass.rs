@@ -12,6 +12,11 @@ use crate::error::{Error, Result};
 use crate::seal::{self, Expiring, OpenError};
 
 const COOKIE: &str = "vg_visit";
+
+/// `__Secure-vg_visit` wherever cookies are `Secure` (see `http::state_cookie_name`).
+fn cookie_name(ctx: &Ctx) -> String {
+    format!("{}{COOKIE}", if ctx.loopback_dev { "" } else { "__Secure-" })
+}
 const TTL_SECS: u64 = 12 * 3600;
 const PURPOSE: &[u8] = b"visitgate/provider-visit/v1";
 
@@ -41,7 +46,7 @@ pub fn issue(ctx: &Ctx, visit_ref: &str, ehr_user_id: &str, iss: &str, appointme
     };
     let sealed = seal::seal(&seal::cookie_key(ctx)?, PURPOSE, &pass, random_bytes());
     let secure = if ctx.loopback_dev { "" } else { "; Secure" };
-    Ok(format!("{COOKIE}={sealed}; Path=/visit/{visit_ref}; HttpOnly; SameSite=Lax; Max-Age={TTL_SECS}{secure}"))
+    Ok(format!("{}={sealed}; Path=/visit/{visit_ref}; HttpOnly; SameSite=Lax; Max-Age={TTL_SECS}{secure}", cookie_name(ctx)))
 }
 
 /// The clinician's pass for `/visit/{visit_ref}…`: the address checked, then
@@ -50,7 +55,7 @@ pub fn check(req: &Request, ctx: &Ctx, visit_ref: &str) -> Result<VisitPass> {
     if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::not_found("This visit"));
     }
-    let sealed = crate::http::cookie(req, COOKIE).ok_or_else(|| {
+    let sealed = crate::http::cookie(req, &cookie_name(ctx)).ok_or_else(|| {
         Error::new(401, "visit_pass_missing", "Open this visit from the EHR: this page is only for the clinician who launched it.")
     })?;
     let pass: VisitPass = seal::open(&seal::cookie_key(ctx)?, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {

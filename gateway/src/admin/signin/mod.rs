@@ -46,8 +46,8 @@ impl Expiring for SigninState {
     }
 }
 
-fn cookie_name(state: &str) -> String {
-    crate::http::state_cookie_name(COOKIE_PREFIX, state)
+fn cookie_name(state: &str, secure: bool) -> String {
+    crate::http::state_cookie_name(COOKIE_PREFIX, state, secure)
 }
 
 fn cookie_attrs(ctx: &Ctx, max_age: u64) -> String {
@@ -101,7 +101,11 @@ pub async fn start(ctx: &Ctx) -> Result<Response> {
         .append_pair("code_challenge", &pkce_challenge(&s.code_verifier))
         .append_pair("code_challenge_method", "S256");
     let sealed = seal::seal(&key, PURPOSE, &s, random_bytes());
-    crate::http::redirect_setting_cookie(302, url.as_str(), &format!("{}={sealed}; {}", cookie_name(&s.state), cookie_attrs(ctx, TTL_SECS)))
+    crate::http::redirect_setting_cookie(
+        302,
+        url.as_str(),
+        &format!("{}={sealed}; {}", cookie_name(&s.state, !ctx.loopback_dev), cookie_attrs(ctx, TTL_SECS)),
+    )
 }
 
 /// `GET /admin/callback?code&state` (or `error`). The sign-in cookie is
@@ -115,7 +119,7 @@ pub async fn callback(req: &Request, ctx: &Ctx) -> Result<Response> {
         Err(e) => error_page(&e),
     };
     if let Some(state) = state.filter(|s| s.len() <= 128) {
-        resp.headers_mut().append("set-cookie", &format!("{}=; {}", cookie_name(&state), cookie_attrs(ctx, 0)))?;
+        resp.headers_mut().append("set-cookie", &format!("{}=; {}", cookie_name(&state, !ctx.loopback_dev), cookie_attrs(ctx, 0)))?;
     }
     Ok(resp)
 }
@@ -130,7 +134,7 @@ async fn callback_inner<'a>(req: &Request, ctx: &Ctx, param: &impl Fn(&str) -> O
             format!("The sign-in service's answer has no state, so it cannot be matched to a sign-in. {AGAIN}"),
         )
     })?;
-    let sealed = crate::http::cookie(req, &cookie_name(state)).ok_or_else(|| {
+    let sealed = crate::http::cookie(req, &cookie_name(state, !ctx.loopback_dev)).ok_or_else(|| {
         Error::bad_request("signin_cookie_missing", format!("This answer does not belong to a sign-in started in this browser, or it took longer than 10 minutes. {AGAIN} (Cookies for Visitgate must be allowed.)"))
     })?;
     let key = crate::seal::cookie_key(ctx)?;
@@ -283,6 +287,6 @@ mod tests {
 
     #[test]
     fn cookie_names_differ_per_sign_in_and_stay_on_the_callback() {
-        assert_eq!(cookie_name("abcdefghijklmnopqrstuvwxyz"), "vg_signin_abcdefghijklmnop");
+        assert_eq!(cookie_name("abcdefghijklmnopqrstuvwxyz", false), "vg_signin_abcdefghijklmnop");
     }
 }
