@@ -106,11 +106,22 @@ pub fn normalize_fhir_base(input: &str, dev_mode: bool) -> Result<String, UrlPro
 /// A URL whose scheme and authority are ASCII (an internationalised host in
 /// its `xn--` form). The `url` crate is built without Unicode tables (see
 /// README), so a non-ASCII host is refused here rather than half-mapped;
-/// found by `make fuzz` (fuzz/seeds/iss/crash-non-ascii-host).
+/// found by `make fuzz` (fuzz/seeds/iss/crash-*).
 pub fn parse_ascii(input: &str) -> Option<Url> {
-    let authority_end =
-        input.find("://").map(|i| i + 3).map(|start| input[start..].find(['/', '?', '#', '\\']).map_or(input.len(), |e| start + e));
-    if !input[..authority_end.unwrap_or(input.len())].is_ascii() {
+    // Only http(s) is ever wanted; the authority is what follows the
+    // scheme and any slashes (the parser skips extra ones), up to the path.
+    // The parser drops tabs and line breaks anywhere: none may hide a host.
+    if input.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    let (scheme, rest) = input.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let authority = &rest[..rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len())];
+    // Nor percent-encoded: `%9e` in a host decodes to non-ASCII too.
+    if !authority.is_ascii() || authority.contains('%') {
         return None;
     }
     Url::parse(input).ok()
@@ -257,7 +268,15 @@ mod tests {
         assert_eq!(normalize_fhir_base(crash, false), Err(UrlProblem::NotAUrl));
         assert_eq!(normalize_fhir_base("https://b\u{fc}cher.example/r4", false), Err(UrlProblem::NotAUrl));
         assert!(!is_acceptable_endpoint("https://\u{e9}.example/token", false));
+        // The second: percent-encoded non-ASCII in the host, the rest ASCII.
+        assert_eq!(normalize_fhir_base("HTTPS:/f7583dO%9e\0\0", false), Err(UrlProblem::NotAUrl));
+        assert_eq!(normalize_fhir_base("https://b%C3%BCcher.example/r4", true), Err(UrlProblem::NotAUrl));
         // Non-ASCII after the host is the path's business (percent-encoded).
         assert!(normalize_fhir_base("https://fhir.example/r4/\u{e9}", false).is_ok());
+        assert!(normalize_fhir_base("https://fhir.example/r4/a%20b", false).is_ok());
+        // The fourth: line breaks inside the host, which the parser drops.
+        assert_eq!(normalize_fhir_base("https://\r\r/\rF%E2%E\r.https:Um", true), Err(UrlProblem::NotAUrl));
+        // The third: extra slashes before a non-ASCII host.
+        assert_eq!(normalize_fhir_base("http:///bbbb2E\u{3cf}ps:/", true), Err(UrlProblem::NotAUrl));
     }
 }

@@ -22,13 +22,7 @@ after(async () => {
   await ctx?.stack.stop();
 });
 
-/** A first provider launch creates the visit and its patient link. */
-async function patientLink(tenant, appointment) {
-  const res = await ctx.launch(tenant, { appointment });
-  assert.equal(res.status, 200, res.text.slice(0, 300));
-  const href = res.text.match(/id="patient-link">([^<]+)</)[1];
-  return { link: href, provider: res };
-}
+const patientLink = (tenant, appointment) => ctx.patientLink(tenant, appointment);
 
 test('device check, lobby, then through to the meeting when the clinician joins', async () => {
   const { link, provider } = await patientLink('good', DEMO.good.appointments.video2);

@@ -12,13 +12,7 @@ let ctx;
 before(async () => { ctx = await startLaunchStack(); });
 after(async () => { await ctx?.stack.stop(); });
 
-/** A first provider launch creates the visit and its patient link. */
-async function patientLink(tenant, appointment) {
-  const res = await ctx.launch(tenant, { appointment });
-  assert.equal(res.status, 200, res.text.slice(0, 300));
-  const href = res.text.match(/id="patient-link">([^<]+)</)[1];
-  return { link: href, provider: res };
-}
+const patientLink = (tenant, appointment) => ctx.patientLink(tenant, appointment);
 
 test("patient tracking (off by default): the lobby moves the EHR appointment to arrived, admission to checked-in", async () => {
   const start = new Date(Date.now() + 2 * 3600_000);

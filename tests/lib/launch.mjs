@@ -55,7 +55,14 @@ export async function startLaunchStack(options = {}) {
     return { ...res, launch: l, browser };
   };
   const appointment = async id => (await fetch(`${sb}/_sandbox/appointments/${id}`)).json();
-  return { stack, sb, newLaunch, launchUrl, launch, appointment };
+  /** A first provider launch creates the visit and its patient link. */
+  const patientLink = async (tenant, appt) => {
+    const res = await launch(tenant, { appointment: appt });
+    assert.equal(res.status, 200, res.text.slice(0, 300));
+    const href = res.text.match(/id="patient-link">([^<]+)</)[1];
+    return { link: href, provider: res };
+  };
+  return { stack, sb, newLaunch, launchUrl, launch, appointment, patientLink };
 }
 
 export function room(appt, text) {
