@@ -160,7 +160,9 @@ export const SENSITIVE_VALUES = Object.freeze([...new Set(Object.values(PEOPLE).
 const iso = (ms) => new Date(ms).toISOString();
 const meta = (versionId, lastUpdated) => ({ versionId, lastUpdated });
 
-// A Millennium location (the ids the health system's analysts give for the watch list).
+// A Millennium location (the ids the health system's analysts give for the watch list). Source:
+// the fixtures README (appointments are searched by `location`; location ids are the health
+// system's own); the shape is FHIR R4 Location, as the demo appointments already reference it.
 function location(id, name, updated) {
   return {
     resourceType: 'Location',
@@ -227,7 +229,8 @@ const room = (id, text, start, end) => ({
   resourceType: 'HealthcareService',
   id,
   type: [{ text }],
-  // Booked rooms have a url telecom without a link: the first write-back `add`s the links.
+  // Booked rooms have a url telecom without a link: the first write-back `add`s the links. Source:
+  // the fixtures README's patch table (all `add` the first time, `add` on a linked one is 409).
   telecom: [{ system: 'url', period: { start: iso(start), end: iso(end) } }],
 });
 

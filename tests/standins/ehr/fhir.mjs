@@ -199,7 +199,10 @@ function searchOther(type, q, all) {
   return all.filter((r) => (!ids || ids.includes(r.id)) && (!patients || patients.some((id) => refersTo(r.subject, 'Patient', id))));
 }
 
-// Pages of at most PAGE_MAX (or `_count`), linked by `next` with an opaque page context.
+// Pages of at most PAGE_MAX (or `_count`), linked by `next` with an opaque page context. Source:
+// the fixtures README lists `_count` as Oracle's page size; FHIR R4 §3.1.1.5 (search paging) has
+// servers link further pages by `next`. The cap of 50 and the parameter name are this stand-in's
+// own (Oracle's next URLs are opaque); clients must only follow `next`.
 const PAGE_MAX = 50;
 
 export async function search(ctx) {
@@ -334,7 +337,11 @@ export async function patchAppointment(ctx) {
   return withEtag(next);
 }
 
-/** POST /_sandbox/throttle {tenant, count, retry_after}: 429s for the tenant's next FHIR requests. */
+/**
+ * POST /_sandbox/throttle {tenant, count, retry_after}: 429s for the tenant's next FHIR requests.
+ * Source: RFC 6585 §4 (429 Too Many Requests, with Retry-After) as FHIR servers answer throttled
+ * clients; Oracle's documented limits are per client and not in the fixtures, so a test sets them.
+ */
 export async function setThrottle(ctx) {
   const body = JSON.parse(await readBody(ctx) || '{}');
   if (!ctx.state.store.has(body.tenant) || !Number.isInteger(body.count) || !Number.isInteger(body.retry_after)) {
