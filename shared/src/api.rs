@@ -57,6 +57,9 @@ pub struct FhirBaseInput {
     #[serde(default)]
     pub department: String,
     pub client: ClientRegistration,
+    /// Absent: a new base uses Oracle's rooms, a changed one keeps its rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_rule: Option<crate::video_rule::VideoRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,8 @@
 
 use serde_json::{json, Value};
 
+use crate::video_rule::VideoRule;
+
 pub const PROVIDER_ROOM: &str = "Provider Virtual Meeting Room";
 pub const PATIENT_ROOM: &str = "Patient Virtual Meeting Room";
 pub const VIDEO_SERVICE: &str = "Video Visit";
@@ -123,19 +125,39 @@ impl VideoVisit {
     }
 }
 
-/// From an Appointment search Bundle, the video visit to launch into: a
-/// booked or arrived one, the earliest first.
-pub fn pick_video_visit(bundle: &Value) -> Option<Value> {
-    let mut visits: Vec<(Value, VideoVisit)> = bundle
-        .get("entry")?
-        .as_array()?
+/// Statuses a launch may open: not proposed, cancelled, noshow, fulfilled
+/// or entered-in-error.
+const LAUNCHABLE: [&str; 4] = ["booked", "arrived", "checked-in", "pending"];
+
+/// Whether `reference` (`Practitioner/1` or absolute) names `clinician`'s id.
+fn refers_to(appointment: &Value, resource_type: &str, id: &str) -> bool {
+    appointment["participant"].as_array().into_iter().flatten().any(|p| {
+        p.pointer("/actor/reference").and_then(Value::as_str).and_then(|r| reference_id(r, resource_type)).as_deref() == Some(id)
+    })
+}
+
+/// From an Appointment search Bundle, the visit a launch is about: a video
+/// visit under `rule`, in a launchable status, with `clinician` (a
+/// Practitioner id) among its participants when known, nearest in time to
+/// `now_ms`. Servers sort as they like (some newest first), so order is
+/// not trusted. `instant` turns a FHIR instant into ms.
+pub fn pick_for_launch(
+    bundle: &Value,
+    rule: &VideoRule,
+    clinician: Option<&str>,
+    now_ms: i64,
+    instant: impl Fn(&str) -> Option<i64>,
+) -> Option<Value> {
+    let entries = bundle.get("entry")?.as_array()?;
+    entries
         .iter()
-        .filter_map(|e| e.get("resource").cloned())
-        .filter_map(|r| parse(&r).ok().map(|v| (r, v)))
-        .filter(|(_, v)| v.is_video && matches!(v.status.as_str(), "booked" | "arrived" | "checked-in" | "pending"))
-        .collect();
-    visits.sort_by(|a, b| a.1.start.cmp(&b.1.start));
-    visits.into_iter().next().map(|(r, _)| r)
+        .filter_map(|e| e.get("resource"))
+        .filter_map(|r| parse(r).ok().map(|v| (r, v)))
+        .filter(|(r, v)| rule.covers(r, v) && LAUNCHABLE.contains(&v.status.as_str()))
+        .filter(|(r, _)| clinician.is_none_or(|c| refers_to(r, "Practitioner", c)))
+        .filter_map(|(r, v)| Some(((v.start.as_deref().and_then(&instant)? - now_ms).abs(), v.id.clone(), r)))
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)))
+        .map(|(_, _, r)| r.clone())
 }
 
 #[cfg(test)]
@@ -201,15 +223,27 @@ mod tests {
         assert_eq!(reference_id("Appointment/123", "Appointment").as_deref(), Some("123"));
         assert_eq!(reference_id("https://f/r4/t/Appointment/9", "Appointment").as_deref(), Some("9"));
         assert_eq!(reference_id("Encounter/1", "Appointment"), None);
-        let mut later = fixture();
-        later["status"] = json!("booked");
-        later["id"] = json!("later");
-        later["start"] = json!("2030-01-01T10:00:00Z");
-        let mut sooner = later.clone();
-        sooner["id"] = json!("sooner");
-        sooner["start"] = json!("2030-01-01T09:00:00Z");
-        let cancelled = fixture();
-        let bundle = json!({"resourceType": "Bundle", "entry": [{"resource": later}, {"resource": cancelled}, {"resource": sooner}]});
-        assert_eq!(pick_video_visit(&bundle).unwrap()["id"], "sooner");
+        // A FHIR instant in whole hours of 2030-01-01, enough for the test.
+        let hour = |s: &str| s.strip_prefix("2030-01-01T")?.get(..2)?.parse::<i64>().ok().map(|h| h * 3_600_000);
+        let at = |id: &str, h: &str, status: &str, practitioner: &str| {
+            let mut a = fixture();
+            a["id"] = json!(id);
+            a["status"] = json!(status);
+            a["start"] = json!(format!("2030-01-01T{h}:00:00Z"));
+            a["participant"][0]["actor"]["reference"] = json!(format!("Practitioner/{practitioner}"));
+            json!({"resource": a})
+        };
+        // Newest first, as some servers answer; a proposed one nearest of all; another clinician's.
+        let bundle = json!({"resourceType": "Bundle", "entry": [
+            at("late", "15", "booked", "7"), at("proposed", "10", "proposed", "7"), at("near", "11", "booked", "7"),
+            at("other", "10", "booked", "8"), at("early", "08", "arrived", "7"), at("gone", "10", "cancelled", "7")]});
+        let pick = |who: Option<&str>| pick_for_launch(&bundle, &VideoRule::OracleRooms, who, 10 * 3_600_000, hour).map(|r| r["id"].clone());
+        assert_eq!(pick(Some("7")), Some(json!("near")), "nearest in time, with this clinician, not proposed or cancelled");
+        assert_eq!(pick(None), Some(json!("other")));
+        assert_eq!(pick(Some("9")), None);
+        let plain = json!({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Appointment", "id": "p", "status": "booked",
+            "start": "2030-01-01T10:00:00Z", "participant": [{"actor": {"reference": "https://f/r4/Practitioner/7"}}]}}]});
+        assert_eq!(pick_for_launch(&plain, &VideoRule::OracleRooms, Some("7"), 0, hour), None);
+        assert_eq!(pick_for_launch(&plain, &VideoRule::Every, Some("7"), 0, hour).unwrap()["id"], "p");
     }
 }

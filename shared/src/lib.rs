@@ -21,4 +21,5 @@ pub mod sms;
 pub mod tenant;
 pub mod validation;
 pub mod video;
+pub mod video_rule;
 pub mod watch;

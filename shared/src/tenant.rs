@@ -102,6 +102,9 @@ pub struct FhirBase {
     /// What the notification job watches on this base (empty: it sends nothing).
     #[serde(default)]
     pub watch: crate::watch::Watch,
+    /// Which of this EHR's appointments are video visits.
+    #[serde(default)]
+    pub video_rule: crate::video_rule::VideoRule,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -167,6 +170,8 @@ pub struct IssEntry {
     pub video: Option<VideoSettings>,
     #[serde(default)]
     pub retention: crate::retention::Retention,
+    #[serde(default)]
+    pub video_rule: crate::video_rule::VideoRule,
     pub tenant_version: u64,
 }
 
@@ -182,6 +187,7 @@ impl IssEntry {
             launch: tenant.launch.clone(),
             video: tenant.video.clone(),
             retention: tenant.retention,
+            video_rule: base.video_rule.clone(),
             tenant_version: tenant.version,
         }
     }

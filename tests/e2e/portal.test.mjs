@@ -139,12 +139,21 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
   await page.getByRole('heading', { name: 'Edit Virtual care' }).waitFor();
   assert.equal(await url.inputValue(), fhirBase(stack.sandbox.url, 'good2'));
   await page.getByLabel('Department label').fill('Virtual care east');
+  // A plain SMART EHR (issue 18): the admin lists the types that mean a video visit.
+  await page.getByLabel('Oracle Health: the Video Visit type or its virtual meeting rooms').waitFor();
+  assert.equal(await page.getByLabel('Oracle Health: the Video Visit type or its virtual meeting rooms').isChecked(), true, 'the default');
+  await page.getByLabel('Appointments of these types').check();
   await page.getByRole('button', { name: 'Validate', exact: true }).click();
   await page.locator('form').getByText('Validation passed').first().waitFor();
   await done.click();
+  await page.locator('#base-rule-error').getByText(/List from 1 to 20/).waitFor();
+  await page.getByLabel(/Appointment or service types/).fill('Telehealth, VR, telehealth');
+  await done.click();
   await page.getByRole('heading', { level: 4, name: /Virtual care east/ }).waitFor();
+  await page.getByText('Video visits: appointments of type Telehealth, VR').waitFor();
   const edited = (await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases;
   assert.deepEqual(edited.map(b => b.department), ['Virtual care east']);
+  assert.deepEqual(edited[0].video_rule, { kind: 'listed', types: ['Telehealth', 'VR'] });
 
   await page.getByRole('button', { name: 'Review and finish' }).click();
   await page.getByText('Launch URL').first().waitFor();
@@ -172,7 +181,7 @@ test('set up a FHIR base in the browser: validate with progress, Done, conflict,
   await page.getByText('No FHIR base yet').waitFor();
   assert.equal((await stack.api('GET', '/api/v1/tenants/riverside')).body.fhir_bases.length, 0);
   // The browser logs the conflict's 409 as a failed resource; it was the point.
-  assert.deepEqual(problems.filter(p => !/status of 409/.test(p)), []);
+  assert.deepEqual(problems.filter(p => !/status of (409|400)/.test(p)), []);
   await context.close();
 });
 

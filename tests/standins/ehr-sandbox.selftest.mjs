@@ -342,7 +342,7 @@ async function fhirPatch(name, path, token, ops, headers = {}) {
 const storedAppointment = (id) => getJson(`${sandbox.url}/_sandbox/appointments/${id}`, /^application\/fhir\+json\b/);
 
 test('demo data: ids per tenant, sensitive values, Oracle-shaped video appointments', async () => {
-  assert.deepEqual(SERVER_TENANTS, ['good', 'good2', 'good3', 'good4']);
+  assert.deepEqual(SERVER_TENANTS, ['good', 'good2', 'good3', 'good4', 'plain']);
   const all = SERVER_TENANTS.flatMap((n) => Object.values(DEMO[n].appointments));
   assert.equal(new Set(all).size, all.length, 'appointment ids distinct across tenants');
   for (const v of ['Featherstone', '1957-04-19', '(816) 555-0142', '+18165550142']) assert.ok(SENSITIVE_VALUES.includes(v), v);
@@ -438,6 +438,43 @@ test('launch context: encounter (no fhirContext) and none (patient only); other 
   assert.equal((await fhirGet('good2', `Appointment/${DEMO.good2.appointments.video1}`, g2.access_token)).status, 200);
   // The ids are per tenant.
   assert.equal((await fhirGet('good2', `Appointment/${DEMO.good.appointments.video1}`, g2.access_token)).status, 404);
+});
+
+test('plain profile: R4 appointments without rooms, encounters without links, standard search with proposed, newest first', async () => {
+  const d = DEMO.plain;
+  const { t } = await launchAndToken({ name: 'plain', launchBody: { appointment: d.appointments.video1, context: 'encounter' } });
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  const token = t.body.access_token;
+  assert.equal(t.body.encounter, d.encounters.video1, 'the launch encounter found by patient and start');
+  assert.equal(t.body.fhirContext, undefined);
+  const enc = await fhirGet('plain', `Encounter/${d.encounters.video1}`, token);
+  assert.equal(enc.status, 200);
+  assert.equal(enc.body.appointment, undefined, 'no appointment link');
+  const v1 = (await fhirGet('plain', `Appointment/${d.appointments.video1}`, token)).body;
+  assert.equal(v1.contained, undefined, 'no meeting rooms');
+  assert.equal(v1.serviceType[0].text, 'Telehealth');
+  assert.equal(v1.appointmentType.coding[0].code, 'FOLLOWUP');
+  assert.ok(!JSON.stringify(v1).includes('cerner'), 'no Oracle code sets');
+
+  const day = new Date(Date.parse(v1.start)).toISOString().slice(0, 10);
+  const search = (q) => fhirGet('plain', `Appointment?${q}`, token);
+  // Patient and practitioner together, which Oracle refuses, is plain R4.
+  const both = await search(`patient=${d.patient}&practitioner=${d.practitioner}&date=ge${day}&date=lt${day}T23:59:59Z`);
+  assert.equal(both.status, 200, JSON.stringify(both.body));
+  const found = both.body.entry.map((e) => e.resource);
+  assert.ok(found.some((r) => r.id === d.appointments.proposed && r.status === 'proposed'), 'proposed ones come back too');
+  const starts = found.map((r) => Date.parse(r.start ?? r.requestedPeriod[0].start));
+  assert.deepEqual(starts, [...starts].sort((a, b) => b - a), 'newest first');
+  assert.equal((await search(`actor=Patient/${d.patient}&status=booked&date=${day}`)).body.entry.every((e) => e.resource.status === 'booked'), true);
+  assert.equal((await search('_lastUpdated=ge2020-01-01')).status, 400);
+  assert.equal((await search(`patient=${DEMO.good.patient}&date=${day}`)).body.entry?.length ?? 0, 0, 'other tenants unseen');
+  // Oracle's link patch has nowhere to go.
+  const patch = await fhirPatch('plain', `Appointment/${v1.id}`, token, [{ op: 'add', path: '/contained/0/telecom/0/value', value: 'https://x' }],
+    { 'if-match': `W/"${v1.meta.versionId}"` });
+  assert.equal(patch.status, 422);
+  const cap = await getJson(`${fhirBase(sandbox.url, 'plain')}/metadata`, /json/);
+  const params = cap.rest[0].resource.find((r) => r.type === 'Appointment').searchParam.map((p) => p.name);
+  assert.ok(params.includes('actor') && !params.includes('-date-or-req-period'), params.join());
 });
 
 test('good4: id_token signed by the single key without kid at /jwk/single', async () => {

@@ -2,67 +2,71 @@
 //! notification job looks at, and writing the meeting links back.
 
 use serde_json::Value;
-use shared::appointment::{parse, pick_video_visit, reference_id, write_back_patch, VideoVisit};
+use shared::appointment::{parse, pick_for_launch, reference_id, write_back_patch, VideoVisit};
+use shared::video_rule::VideoRule;
 use worker::Method;
 
 use super::fhir;
+use crate::clock::{iso, iso_ms};
 use super::token::{AccessToken, TokenResponse};
 use crate::error::{Error, Result};
 
 /// Result pages followed per search.
 const MAX_PAGES: usize = 20;
 
-fn today_range() -> (String, String) {
-    let now = js_sys::Date::new_0();
-    let day = |offset: f64| {
-        let d = js_sys::Date::new(&(now.get_time() + offset * 86_400_000.0).into());
-        String::from(d.to_iso_string())[..10].to_string()
-    };
-    (day(0.0), day(1.0))
+/// A launch looks this far either side of now for the patient's visit of the day.
+const HALF_DAY: u64 = 12 * 3600;
+
+fn not_found(message: &str) -> Error {
+    Error::new(404, "appointment_not_found", message)
 }
 
-/// The appointment of this launch (fhirContext → Encounter.appointment →
-/// today's video visit of the patient or practitioner), with its parsed
-/// video-visit view.
-pub async fn for_launch(base: &str, token: &TokenResponse, fhir_user: &str) -> Result<(Value, VideoVisit)> {
+/// The appointment of this launch, in SMART's order: the `fhirContext`
+/// Appointment, else the launch encounter's `appointment`, else the
+/// patient's appointments of the day with this clinician (one search that
+/// Oracle's rules and plain FHIR R4 both allow: `patient` with a `ge`/`lt`
+/// date pair, 12 hours either side of now), the nearest in time. Which of
+/// them is a video visit is the base's `rule`.
+pub async fn for_launch(base: &str, token: &TokenResponse, fhir_user: &str, rule: &VideoRule) -> Result<(Value, VideoVisit)> {
     let at = &token.access_token;
     let from_context = token.fhir_context.iter().filter_map(|c| c.reference.as_deref()).find_map(|r| reference_id(r, "Appointment"));
-    let resource = if let Some(id) = from_context {
-        fhir::read(base, at, &format!("Appointment/{id}"), "appointment").await?
-    } else if let Some(enc) = token.encounter.as_deref().filter(|e| !e.is_empty()) {
-        let encounter = fhir::read(base, at, &format!("Encounter/{enc}"), "encounter").await?;
-        let id = encounter
-            .get("appointment")
-            .and_then(Value::as_array)
-            .and_then(|refs| refs.iter().find_map(|r| reference_id(r.get("reference")?.as_str()?, "Appointment")))
-            .ok_or_else(|| {
-                Error::new(
-                    404,
-                    "appointment_not_found",
-                    "This encounter has no appointment, so there is no video visit to start. Launch from the appointment in the schedule.",
-                )
-            })?;
+    let mut patient = token.patient.clone().filter(|p| !p.is_empty());
+    let mut linked = from_context;
+    if linked.is_none() {
+        if let Some(enc) = token.encounter.as_deref().filter(|e| !e.is_empty()) {
+            let encounter = fhir::read(base, at, &format!("Encounter/{enc}"), "encounter").await?;
+            linked = encounter["appointment"].as_array().into_iter().flatten().find_map(|r| reference_id(r["reference"].as_str()?, "Appointment"));
+            patient = patient.or_else(|| reference_id(encounter.pointer("/subject/reference")?.as_str()?, "Patient"));
+        }
+    }
+    let resource = if let Some(id) = linked {
         fhir::read(base, at, &format!("Appointment/{id}"), "appointment").await?
     } else {
-        // Oracle Health requires `date` plus one of patient / practitioner / location.
-        let (from, to) = today_range();
-        let who = match token.patient.as_deref().filter(|p| !p.is_empty()) {
-            Some(p) => format!("patient={p}"),
-            None => format!("practitioner={}", reference_id(fhir_user, "Practitioner").unwrap_or_default()),
+        let clinician = reference_id(fhir_user, "Practitioner");
+        let who = match (&patient, &clinician) {
+            (Some(p), _) => format!("patient={p}"),
+            (None, Some(c)) => format!("practitioner={c}"),
+            (None, None) => return Err(not_found("The EHR sent no appointment, encounter or patient with this launch, so Visitgate cannot tell which visit to open. Launch from the appointment in the schedule.")),
         };
-        let bundle = fhir::read(base, at, &format!("Appointment?date=ge{from}&date=lt{to}&{who}"), "appointments").await?;
-        pick_video_visit(&bundle).ok_or_else(|| {
-            Error::new(
-                404,
-                "appointment_not_found",
-                "No video visit was found for today in the EHR. Open the visit from the schedule and launch again.",
-            )
+        let now = crate::clock::now_secs();
+        let query = format!("Appointment?{who}&date=ge{}&date=lt{}", iso(now - HALF_DAY), iso(now + HALF_DAY));
+        let bundle = fhir::read(base, at, &query, "appointments").await?;
+        pick_for_launch(&bundle, rule, clinician.as_deref(), now as i64 * 1000, iso_ms).ok_or_else(|| {
+            not_found(if patient.is_some() && clinician.is_some() {
+                "No video visit was found for today for this patient with you in the EHR. Open the visit from the schedule and launch again."
+            } else {
+                "No video visit was found for today in the EHR. Open the visit from the schedule and launch again."
+            })
         })?
     };
     let visit =
         parse(&resource).map_err(|e| Error::new(502, "fhir_invalid", format!("The appointment from the EHR could not be read ({e}).")))?;
-    if !visit.is_video {
-        return Err(Error::new(422, "appointment_not_video", "This appointment is not a video visit, so there is no meeting to join."));
+    if !rule.covers(&resource, &visit) {
+        let why = match rule {
+            VideoRule::OracleRooms => "This appointment is not a video visit (it has no virtual meeting rooms), so there is no meeting to join.",
+            _ => "This appointment's type is not one your organisation set up as a video visit, so there is no meeting to join. Ask your Visitgate administrator to add it in the portal.",
+        };
+        return Err(Error::new(422, "appointment_not_video", why));
     }
     Ok((resource, visit))
 }

@@ -41,7 +41,7 @@ pub async fn into_visit(
     })?;
     let store = kv::store(&ctx.env)?;
     // Independent reads in one batch: the appointment, and whether this clinician signed in before.
-    let (found, seen) = join(appointment::for_launch(iss, token, fhir_user), store.get(&seen_key(ehr_user_id)).text()).await;
+    let (found, seen) = join(appointment::for_launch(iss, token, fhir_user, &entry.video_rule), store.get(&seen_key(ehr_user_id)).text()).await;
     let (_, found) = found?;
     let seen_before = matches!(seen, Ok(Some(_)));
 
@@ -77,7 +77,17 @@ pub async fn into_visit(
     let may_write =
         token.scope.as_deref().is_none_or(|s| s.split_whitespace().any(|x| x == "user/Appointment.write" || x == "user/Appointment.u"));
     let appointment_id = found.id.clone();
-    if entry.launch.write_back && may_write {
+    let has_rooms = found.provider_room.is_some() && found.patient_room.is_some();
+    if entry.launch.write_back && !has_rooms {
+        // Plain FHIR appointments have nowhere to hold a link: say so on the page.
+        let (env, r) = (ctx.env.clone(), visit_ref.clone());
+        ctx.background(async move {
+            let why = "this appointment has no virtual meeting rooms in the EHR to hold them; send the patient the link by text or email";
+            if let Err(e) = visit::record(&env, &r, Event::new("write_back_skipped", None, Some(why.into()))).await {
+                worker::console_error!("recording write-back: {}", e.body.message);
+            }
+        });
+    } else if entry.launch.write_back && may_write {
         let (env, base, access, m, r) = (ctx.env.clone(), iss.to_string(), token.access_token.clone(), meeting.clone(), visit_ref.clone());
         ctx.background(async move {
             let event = match appointment::write_back(&base, &access, found, &m.provider_url, &m.patient_url).await {

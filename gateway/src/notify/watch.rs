@@ -164,7 +164,7 @@ async fn look_inner(
                 *requests += pages;
                 for r in resources {
                     let Ok(v) = parse(&r) else { continue };
-                    if v.is_video {
+                    if entry.video_rule.covers(&r, &v) {
                         let visit_ref = visit::visit_ref(ctx, entry, &v.id)?;
                         found.insert(visit_ref, (r, v));
                     }

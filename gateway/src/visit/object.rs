@@ -282,14 +282,32 @@ impl VisitObject {
                 self.keep_info(&info).await?;
                 storage.put("visit_ref", &visit_ref).await?;
                 let existing: Option<Meeting> = storage.get("meeting").await?;
+                let made_for: Option<String> = storage.get("meeting_start").await?;
+                let joined = self.status().await?.has(&["provider_joined", "patient_admitted"]);
+                // A visit moved before anyone joined gets a meeting for its new time
+                // (the launch's write-back then replaces the links in the EHR).
+                let moved = existing.is_some() && made_for.is_some() && info.start.is_some() && made_for != info.start && !joined;
                 // The patient link (a KV write) while the video provider makes the meeting.
                 let meeting = async {
                     match existing {
-                        Some(m) => Ok::<_, Error>(m),
-                        None => {
+                        Some(m) if !moved => Ok::<_, Error>(m),
+                        old => {
+                            let mut request = request.clone();
+                            if let (Some(_), Some(start)) = (&old, &info.start) {
+                                request.external_id = format!("{}-{}", request.external_id, &crate::crypto::sha256_hex(start)[..8]);
+                            }
                             let m = crate::video::create_or_get(&self.env, &info.tenant_id, &video, &request).await?;
                             storage.put("meeting", &m).await?;
-                            self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?;
+                            if let Some(start) = &info.start {
+                                storage.put("meeting_start", start).await?;
+                            }
+                            match old {
+                                None => self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?,
+                                Some(o) if o.provider_url != m.provider_url => {
+                                    self.push(Event::new("meeting_replaced", None, Some(m.provider.clone()))).await?
+                                }
+                                Some(_) => None,
+                            };
                             Ok(m)
                         }
                     }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::tenant::{ClientAuthMethod, Environment, FhirBase, Tenant};
 use shared::validation::{Severity, ValidationReport};
+use shared::video_rule::VideoRule;
 
 use super::watch::WatchList;
 use crate::api::{self, Csrf, Failure, Platform, Saved};
@@ -162,6 +163,11 @@ fn BaseRow(
         <li class="base">
             <h4>{env_badge(base.environment)} " " {label.clone()} {pending.then(|| view! { " " <span class="badge pending">"Waiting for approval"</span> })}</h4>
             <p><code>{base.url.clone()}</code> " · client " <code>{base.client.client_id.clone()}</code> " · " {base.client.auth_method.as_str()}</p>
+            <p class="rule">"Video visits: " {match &base.video_rule {
+                VideoRule::OracleRooms => "Oracle Health's Video Visit type or meeting rooms".to_string(),
+                VideoRule::Listed { types } => format!("appointments of type {}", types.join(", ")),
+                VideoRule::Every => "every appointment launched from".to_string(),
+            }}</p>
             {pending.then(|| view! {
                 <p class="note">"Launches and texts start once a platform admin approves this URL for your organisation."</p>
             })}
@@ -209,6 +215,9 @@ fn AddBase(
     let client_id = RwSignal::new(String::new());
     let auth = RwSignal::new(ClientAuthMethod::PrivateKeyJwt);
     let secret_ref = RwSignal::new(String::new());
+    // "oracle_rooms" | "listed" | "every", and the listed types as typed.
+    let rule_kind = RwSignal::new("oracle_rooms".to_string());
+    let rule_types = RwSignal::new(String::new());
     let busy = RwSignal::new(None::<&'static str>);
     let report = RwSignal::new(None::<ValidationReport>);
     let error = RwSignal::new(None::<(Failure, Option<String>)>);
@@ -222,6 +231,13 @@ fn AddBase(
             client_id.set(b.client.client_id.clone());
             auth.set(b.client.auth_method);
             secret_ref.set(b.client.secret_ref.clone().unwrap_or_default());
+            let (kind, types) = match &b.video_rule {
+                VideoRule::OracleRooms => ("oracle_rooms", String::new()),
+                VideoRule::Listed { types } => ("listed", types.join(", ")),
+                VideoRule::Every => ("every", String::new()),
+            };
+            rule_kind.set(kind.into());
+            rule_types.set(types);
             done.set(false);
         }
     });
@@ -258,7 +274,12 @@ fn AddBase(
         if auth.get_untracked() == ClientAuthMethod::ClientSecretBasic {
             client["secret_ref"] = secret_ref.get_untracked().trim().into();
         }
-        let body = serde_json::json!({ "url": url.get_untracked().trim(), "environment": environment.get_untracked(), "department": department.get_untracked().trim(), "client": client });
+        let video_rule = match rule_kind.get_untracked().as_str() {
+            "listed" => VideoRule::Listed { types: rule_types.get_untracked().split(',').map(|t| t.trim().to_string()).collect() },
+            "every" => VideoRule::Every,
+            _ => VideoRule::OracleRooms,
+        };
+        let body = serde_json::json!({ "url": url.get_untracked().trim(), "environment": environment.get_untracked(), "department": department.get_untracked().trim(), "client": client, "video_rule": video_rule });
         let t = tenant.get_untracked();
         let (method, path) = match editing.get_untracked() {
             Some(b) => ("PUT", format!("/fhir-bases/{}", b.id)),
@@ -320,6 +341,17 @@ fn AddBase(
                 <input id="base-secret" type="text" placeholder="EHR_CLIENT_SECRET_MAIN" prop:value=move || secret_ref.get() on:input=move |ev| secret_ref.set(event_target_value(&ev))/>
                 <SecretValue tenant_id=tenant.get_untracked().id name=Signal::derive(move || secret_ref.get()) id="base-secret-value" label="Client secret (write-only: stored encrypted, never shown again)"/>
             })}
+            <fieldset aria-describedby="base-rule-error"><legend>"Which appointments are video visits"</legend>
+                {[("oracle_rooms", "Oracle Health: the Video Visit type or its virtual meeting rooms"), ("listed", "Appointments of these types"), ("every", "Every appointment launched from")]
+                    .into_iter().map(|(k, label)| view! {
+                        <label><input type="radio" name="video-rule" value=k prop:checked=move || rule_kind.get() == k on:change=move |_| rule_kind.set(k.into())/> " " {label}</label>
+                    }).collect_view()}
+                {move || (rule_kind.get() == "listed").then(|| view! {
+                    <label for="base-rule-types">"Appointment or service types (codes or names, separated by commas)"</label>
+                    <input id="base-rule-types" type="text" placeholder="Telehealth, VR" prop:value=move || rule_types.get() on:input=move |ev| rule_types.set(event_target_value(&ev))/>
+                })}
+                <p id="base-rule-error" class="field-error">{move || field_error("video_rule")}</p>
+            </fieldset>
             <p class="actions">
                 <button type="button" class="button button-secondary" on:click=validate disabled=move || busy.get().is_some()>"Validate"</button>
                 " "

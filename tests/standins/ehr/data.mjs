@@ -1,5 +1,6 @@
-// Demo data for the server tenants (good, good2, good3, good4): practitioners, patients,
-// encounters and appointments shaped like tests/fixtures/oracle-health/appointment-video-visit.json.
+// Demo data for the server tenants (good, good2, good3, good4, plain): practitioners, patients,
+// encounters and appointments shaped like tests/fixtures/oracle-health/appointment-video-visit.json
+// (plain: FHIR R4 as the base spec has it, see plainAppointment).
 //
 // Ids are fixed and distinct across tenants (a mix-up between tenants shows as a 404), so tests
 // can use DEMO. Appointment times are not: buildStore(now) places them relative to the sandbox's
@@ -96,7 +97,30 @@ const PEOPLE = {
         line: '5 Kestrel Point Road', city: 'Fort Collins', state: 'CO', postalCode: '80521' },
     ],
   },
+  // The 'plain' profile tenant (tenants.mjs): a SMART EHR that is not Oracle.
+  plain: {
+    prefix: '5',
+    location: 'Harbourview Telehealth Clinic',
+    practitioners: [
+      { given: ['Eleanor'], family: 'Szymanski-Reyes', npi: '1093817264' },
+      { given: ['Kwame'], family: 'Asante-Boateng', npi: '1275048391' },
+    ],
+    patients: [
+      { given: ['Percival', 'Anselm'], family: 'Thistlewood', gender: 'male', birthDate: '1968-03-21',
+        phone: '(206) 555-0177', email: 'percival.thistlewood@example.org', mrn: '50558130',
+        line: '4410 Driftwood Bend', city: 'Seattle', state: 'WA', postalCode: '98117' },
+      { given: ['Ottilie'], family: 'Marchbanks-Oyelaran', gender: 'female', birthDate: '1992-12-04',
+        phone: '425-555-0129', email: 'ottilie.mo@example.net', mrn: '50558574',
+        line: '17 Salal Crescent', city: 'Bellevue', state: 'WA', postalCode: '98004' },
+      { given: ['Florian', 'Caspar'], family: 'Wexley-Amadi', gender: 'male', birthDate: '1979-06-30',
+        phone: '+1 360 555 0115', email: 'florian.wa@example.com', mrn: '50559021',
+        line: '902 Madrona Point', city: 'Olympia', state: 'WA', postalCode: '98501' },
+    ],
+  },
 };
+
+/** Tenants whose FHIR server is plain R4 rather than Oracle's (tenants.mjs `profile`). */
+const PLAIN = new Set(['plain']);
 
 const ids = (prefix) => ({
   practitioners: [`${prefix}2724066`, `${prefix}2724071`],
@@ -106,6 +130,8 @@ const ids = (prefix) => ({
   appointments: {
     video1: `${prefix}4817571`, video2: `${prefix}4817598`, inPerson: `${prefix}4817603`,
     cancelled: `${prefix}4817622`, tomorrow: `${prefix}4817650`,
+    // Only in the plain profile: a proposed video visit of video1's patient, nearest to now.
+    ...(prefix === '5' ? { proposed: `${prefix}4817688` } : {}),
   },
 });
 
@@ -127,6 +153,8 @@ const practitionerDisplay = (p) => `${p.family}, ${p.given[0]} MD`;
  * `patient`/`encounter` are video1's. contacts.<role>.mobile is the Patient's telecom value as
  * stored (E.164 for video1/video2, the human spelling for inPerson). video1 has the patient room at contained[0], video2 the
  * provider room; inPerson has no rooms; cancelled is a cancelled video visit; tomorrow is +24 h.
+ * plain: no rooms anywhere (video ones say Telehealth in serviceType), encounters without an
+ * appointment link, and appointments.proposed, a proposed video visit of video1's patient at +10.
  */
 export const DEMO = Object.freeze(Object.fromEntries(Object.entries(PEOPLE).map(([name, t]) => {
   const i = ids(t.prefix);
@@ -209,8 +237,8 @@ function patient(id, p, role, updated) {
   };
 }
 
-function encounter(id, { patientId, patientName, practitionerId, practitionerName, appointmentId, start, virtual }, updated) {
-  return {
+function encounter(id, { patientId, patientName, practitionerId, practitionerName, appointmentId, start, virtual, plain }, updated) {
+  const enc = {
     resourceType: 'Encounter',
     id,
     meta: meta('1', updated),
@@ -223,6 +251,9 @@ function encounter(id, { patientId, patientName, practitionerId, practitionerNam
     appointment: [{ reference: `Appointment/${appointmentId}` }],
     period: { start: iso(start) },
   };
+  // Plain R4: Encounter.appointment is optional, and this EHR leaves it out.
+  if (plain) delete enc.appointment;
+  return enc;
 }
 
 const room = (id, text, start, end) => ({
@@ -237,7 +268,31 @@ const room = (id, text, start, end) => ({
 const PATIENT_ROOM = 'Patient Virtual Meeting Room';
 const PROVIDER_ROOM = 'Provider Virtual Meeting Room';
 
+// A plain FHIR R4 Appointment: the kind of visit in appointmentType (v2-0276) and serviceType
+// (SNOMED CT), no contained rooms, no Oracle code sets.
+function plainAppointment(id, a) {
+  const end = a.start + a.minutes * MINUTE;
+  const service = a.video
+    ? { code: '448337001', display: 'Telemedicine consultation with patient', text: 'Telehealth' }
+    : { code: '11429006', display: 'Consultation', text: 'Office visit' };
+  return {
+    resourceType: 'Appointment',
+    id,
+    meta: meta(a.version, a.updated),
+    status: a.status,
+    appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'FOLLOWUP', display: 'A follow up visit from a previous appointment' }] },
+    serviceType: [{ coding: [{ system: 'http://snomed.info/sct', code: service.code, display: service.display }], text: service.text }],
+    ...(a.status === 'proposed' ? { requestedPeriod: [{ start: iso(a.start), end: iso(end) }] } : { start: iso(a.start), end: iso(end), minutesDuration: a.minutes }),
+    participant: [
+      { actor: { reference: `Practitioner/${a.practitionerId}`, display: a.practitionerName }, required: 'required', status: 'accepted' },
+      { actor: { reference: `Patient/${a.patientId}`, display: a.patientName }, required: 'required', status: a.status === 'proposed' ? 'needs-action' : 'accepted' },
+      { actor: { reference: `Location/${a.locationId}`, display: a.locationName }, required: 'required', status: 'accepted' },
+    ],
+  };
+}
+
 function appointment(id, a, tenantId) {
+  if (a.plain) return plainAppointment(id, a);
   const end = a.start + a.minutes * MINUTE;
   const rooms = a.video
     ? [room(a.roomIds[0], PATIENT_ROOM, a.start, end), room(a.roomIds[1], PROVIDER_ROOM, a.start, end)]
@@ -314,9 +369,10 @@ export function buildStore(now = Date.now()) {
     const d = DEMO[name];
     const tenantId = TENANTS[name];
     const pr = t.practitioners[0];
+    const plain = PLAIN.has(name);
     const common = {
       practitionerId: d.practitioner, practitionerName: practitionerDisplay(pr),
-      locationId: d.location, locationName: t.location, updated,
+      locationId: d.location, locationName: t.location, updated, plain,
     };
     const pat = (k) => ({ patientId: d.patients[k], patientName: patientDisplay(t.patients[PATIENT_ROLES.indexOf(k)]) });
     const room2 = (n) => [`${t.prefix}${n}07`, `${t.prefix}${n}10`];
@@ -326,6 +382,7 @@ export function buildStore(now = Date.now()) {
       video2: { ...common, ...pat('video2'), start: base + 45 * MINUTE, minutes: 30, status: 'booked', video: true, roomIds: room2(62), providerRoomFirst: true, version: '4' },
       inPerson: { ...common, ...pat('inPerson'), start: base + 90 * MINUTE, minutes: 30, status: 'booked', video: false, version: '2' },
       tomorrow: { ...common, ...pat('video2'), start: base + 24 * 60 * MINUTE, minutes: 20, status: 'booked', video: true, roomIds: room2(63), version: '1' },
+      ...(plain ? { proposed: { ...common, ...pat('video1'), start: base + 10 * MINUTE, minutes: 20, status: 'proposed', video: true, version: '1' } } : {}),
     };
     const tables = { Patient: new Map(), Practitioner: new Map(), Location: new Map(), Encounter: new Map(), Appointment: new Map() };
     const put = (r) => tables[r.resourceType].set(r.id, r);
@@ -369,7 +426,7 @@ export function bookedVisit(tables, tenantName, { seq, patientId, practitionerId
     practitionerId, practitionerName: displayOfPractitioner(tables.Practitioner.get(practitionerId)),
     patientId, patientName: displayOfPatient(tables.Patient.get(patientId)),
     locationId: d.location, locationName: PEOPLE[tenantName].location,
-    start, minutes, status, video, roomIds, version: '1', updated,
+    start, minutes, status, video, roomIds, version: '1', updated, plain: PLAIN.has(tenantName),
   };
   const appt = appointment(id, a, TENANTS[tenantName]);
   const enc = encounter(encounterId, { ...a, appointmentId: id, virtual: video }, updated);

@@ -61,7 +61,7 @@ export function capabilityStatement(origin, tenant) {
     publisher: 'Visitgate test stand-in',
     kind: 'instance',
     software: { name: 'Visitgate EHR sandbox' },
-    implementation: { description: `Oracle Health stand-in tenant ${tenant.name}`, url: base },
+    implementation: { description: `${tenant.profile === 'plain' ? 'Plain SMART on FHIR' : 'Oracle Health'} stand-in tenant ${tenant.name}`, url: base },
     fhirVersion: '4.0.1',
     format: ['json'],
     patchFormat: ['application/json-patch+json'],
@@ -88,8 +88,11 @@ export function capabilityStatement(origin, tenant) {
         }],
       },
       resource: [
-        resource('Appointment', [['_id', 'token'], ['date', 'date'], ['-date-or-req-period', 'date'], ['patient', 'reference'],
-          ['practitioner', 'reference'], ['location', 'reference'], ['status', 'token'], ['_count', 'number']]),
+        resource('Appointment', tenant.profile === 'plain'
+          ? [['_id', 'token'], ['date', 'date'], ['patient', 'reference'], ['practitioner', 'reference'], ['actor', 'reference'],
+            ['location', 'reference'], ['status', 'token'], ['_count', 'number']]
+          : [['_id', 'token'], ['date', 'date'], ['-date-or-req-period', 'date'], ['patient', 'reference'],
+            ['practitioner', 'reference'], ['location', 'reference'], ['status', 'token'], ['_count', 'number']]),
         resource('Location', [['_id', 'token']]),
         resource('Encounter', [['_id', 'token'], ['patient', 'reference']]),
         resource('Patient', [['_id', 'token'], ['identifier', 'token'], ['name', 'string']]),

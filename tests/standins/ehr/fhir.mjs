@@ -192,6 +192,31 @@ function matchAppointments(rule, all) {
     .sort((a, b) => when(a) - when(b) || a.id.localeCompare(b.id));
 }
 
+// The plain profile (tenants.mjs): FHIR R4's own Appointment search parameters, combined freely
+// (R4 search: parameters AND together, a comma list ORs), `date` as often as wanted with any of
+// the prefixes dateFilter knows. No status is left out (proposed ones match by requestedPeriod),
+// and results come newest first, as some servers sort.
+export const PLAIN_APPOINTMENT_PARAMS = Object.freeze(['_id', 'patient', 'practitioner', 'actor', 'location', 'date', 'status', '_count', '-pageContext']);
+
+function plainAppointments(q, all) {
+  const unknown = [...q.keys()].find((n) => !PLAIN_APPOINTMENT_PARAMS.includes(n));
+  if (unknown) throw badSearch('not-supported', `${unknown} is not a supported search parameter for Appointment`);
+  const ids = refParam(q, '_id', 'Appointment');
+  const refs = [['patient', 'Patient'], ['practitioner', 'Practitioner'], ['location', 'Location']]
+    .map(([name, type]) => ({ type, groups: q.getAll(name).map((v) => refParam(new URLSearchParams({ [name]: v }), name, type)) }));
+  const actors = q.getAll('actor').map((v) => v.split(',').map((x) => x.trim()));
+  const onDates = q.getAll('date').map(dateFilter);
+  const statuses = q.has('status') ? q.get('status').split(',') : undefined;
+  const when = (r) => Date.parse(r.start ?? r.requestedPeriod?.[0]?.start);
+  const has = (r, type, id) => r.participant.some((p) => refersTo(p.actor, type, id));
+  return all.filter((r) => (!ids || ids.includes(r.id))
+    && refs.every(({ type, groups }) => groups.every((g) => g.some((id) => has(r, type, id))))
+    && actors.every((g) => g.some((ref) => r.participant.some((p) => p.actor?.reference === ref)))
+    && onDates.every((f) => f(when(r)))
+    && (!statuses || statuses.includes(r.status)))
+    .sort((a, b) => when(b) - when(a) || b.id.localeCompare(a.id));
+}
+
 function searchOther(type, q, all) {
   const ids = refParam(q, '_id', type);
   const patients = type === 'Encounter' ? refParam(q, 'patient', 'Patient') : undefined;
@@ -210,7 +235,8 @@ export async function search(ctx) {
   const { visible } = await access(ctx, type, 's');
   const q = ctx.url.searchParams;
   const all = [...table(ctx, type).values()];
-  const found = (type === 'Appointment' ? matchAppointments(searchAppointments(q), all) : searchOther(type, q, all)).filter(visible);
+  const appointments = () => (ctx.tenant.profile === 'plain' ? plainAppointments(q, all) : matchAppointments(searchAppointments(q), all));
+  const found = (type === 'Appointment' ? appointments() : searchOther(type, q, all)).filter(visible);
   const count = q.has('_count') ? Number(q.get('_count')) : PAGE_MAX;
   if (!Number.isInteger(count) || count < 1 || count > PAGE_MAX) throw badSearch('invalid', `_count must be a whole number from 1 to ${PAGE_MAX}`);
   const offset = q.has('-pageContext') ? Number(Buffer.from(q.get('-pageContext'), 'base64url').toString()) : 0;

@@ -133,8 +133,10 @@ export function newLaunch(state, input) {
   }
   if (!appointment && !encounter) appointment = demo.appointments.video1;
   const appt = appointment && data.Appointment.get(appointment);
+  // Oracle links the encounter to its appointment; a plain EHR need not (then: same patient, same start).
   encounter ??= [...data.Encounter.values()]
-    .find((e) => e.appointment?.some((a) => a.reference === `Appointment/${appointment}`))?.id;
+    .find((e) => e.appointment?.some((a) => a.reference === `Appointment/${appointment}`)
+      || (!e.appointment && appt && appt.participant.some((p) => p.actor?.reference === e.subject?.reference) && e.period?.start === appt.start))?.id;
   const actor = (prefix) => appt?.participant.map((p) => p.actor?.reference).find((r) => r?.startsWith(prefix))?.slice(prefix.length);
   patient ??= actor('Patient/') ?? data.Encounter.get(encounter)?.subject?.reference?.replace(/^Patient\//, '') ?? demo.patient;
   practitioner ??= actor('Practitioner/') ?? demo.practitioner;

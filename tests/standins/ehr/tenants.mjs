@@ -36,6 +36,20 @@ export const TENANT_TABLE = {
     server: true,
     jwks: 'single',
   },
+  // A SMART on FHIR EHR that is not Oracle Health (profile 'plain'): FHIR R4 as the base spec has
+  // it. Source: FHIR R4 Appointment (no meeting rooms; appointmentType / serviceType say what kind
+  // of visit), Encounter (`appointment` is optional, 0..*), and the Appointment search parameters
+  // of R4 §3.1.1 / Appointment#search (patient, practitioner, actor, location, date, status, any
+  // combination; no status is excluded, so proposed ones come back too; servers sort as they
+  // like: this one newest first).
+  plain: {
+    id: '5a1e7f3c-2b84-4d0e-9c61-8f0b3d27e4a9',
+    about: 'A SMART EHR that is not Oracle: plain R4 appointments (no meeting rooms), encounters without an appointment link, standard search (proposed too, newest first)',
+    smart: 'ok',
+    metadata: 'ok',
+    server: true,
+    profile: 'plain',
+  },
   notfound: {
     id: '4162a513-9c16-4f6f-aafd-5760c2a99ae8',
     about: 'Both endpoints 404 with an OperationOutcome',

@@ -8,6 +8,7 @@ use shared::api::{FhirBaseInput, ValidateRequest};
 use shared::fhir_url::normalize_fhir_base;
 use shared::tenant::{Approval, ClientRegistration, FhirBase, Role};
 use shared::validation::ValidationReport;
+use shared::video_rule::VideoRule;
 use worker::{Request, Response};
 
 use super::tenants::{load_for_write, stamp, tenant_response};
@@ -51,6 +52,10 @@ fn checked_client(c: ClientRegistration) -> Result<ClientRegistration> {
     Ok(ClientRegistration { client_id, auth_method: c.auth_method, secret_ref })
 }
 
+fn video_rule(rule: Option<VideoRule>) -> Result<Option<VideoRule>> {
+    rule.map(|r| r.checked().map_err(|m| Error::bad_request("invalid_video_rule", m).field("video_rule"))).transpose()
+}
+
 fn department(d: &str) -> Result<String> {
     let d = d.trim();
     if d.chars().count() > 120 {
@@ -86,6 +91,7 @@ pub async fn add(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Res
     let url = normalized(&input.url, ctx)?;
     let client = checked_client(input.client.clone())?;
     let department = department(&input.department)?;
+    let rule = video_rule(input.video_rule.clone())?;
     if tenant.fhir_bases.iter().any(|b| b.url == url) {
         return Err(Error::new(409, "fhir_base_duplicate", format!("{url} is already configured for this tenant.")).field("url"));
     }
@@ -99,6 +105,7 @@ pub async fn add(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str) -> Res
         validation,
         approval: approval_for(who),
         watch: Default::default(),
+        video_rule: rule.unwrap_or_default(),
         extra: Map::new(),
     };
     let base_id = base.id.clone();
@@ -119,6 +126,7 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, bas
     let url = normalized(&input.url, ctx)?;
     let client = checked_client(input.client.clone())?;
     let department = department(&input.department)?;
+    let rule = video_rule(input.video_rule.clone())?;
     let index = tenant.fhir_bases.iter().position(|b| b.id == base_id).ok_or_else(|| Error::not_found("The FHIR base"))?;
     if tenant.fhir_bases.iter().any(|b| b.url == url && b.id != base_id) {
         return Err(Error::new(409, "fhir_base_duplicate", format!("{url} is already configured for this tenant.")).field("url"));
@@ -133,6 +141,9 @@ pub async fn update(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, bas
     base.department = department;
     base.client = client;
     base.validation = validation;
+    if let Some(rule) = rule {
+        base.video_rule = rule;
+    }
     stamp(&mut tenant, who);
     let saved = ConfigStore::new(&ctx.env)?.save(tenant, expected, "fhir_base.update").await?;
     tenant_response(200, &saved)
