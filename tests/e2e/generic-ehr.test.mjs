@@ -26,7 +26,7 @@ before(async () => {
   base = r.body.fhir_bases.find(b => b.department === 'plain');
   assert.deepEqual(base.video_rule, { kind: 'oracle_rooms' }, 'a new base starts with Oracle rooms');
 });
-after(async () => { await ctx?.stop(); });
+after(async () => { await ctx?.stack.stop(); });
 
 async function setRule(video_rule) {
   const t = await ctx.stack.api('GET', '/api/v1/tenants/clinic');
