@@ -131,9 +131,11 @@ const LAUNCHABLE: [&str; 4] = ["booked", "arrived", "checked-in", "pending"];
 
 /// Whether `reference` (`Practitioner/1` or absolute) names `clinician`'s id.
 fn refers_to(appointment: &Value, resource_type: &str, id: &str) -> bool {
-    appointment["participant"].as_array().into_iter().flatten().any(|p| {
-        p.pointer("/actor/reference").and_then(Value::as_str).and_then(|r| reference_id(r, resource_type)).as_deref() == Some(id)
-    })
+    appointment["participant"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|p| p.pointer("/actor/reference").and_then(Value::as_str).and_then(|r| reference_id(r, resource_type)).as_deref() == Some(id))
 }
 
 /// From an Appointment search Bundle, the visit a launch is about: a video
@@ -237,7 +239,8 @@ mod tests {
         let bundle = json!({"resourceType": "Bundle", "entry": [
             at("late", "15", "booked", "7"), at("proposed", "10", "proposed", "7"), at("near", "11", "booked", "7"),
             at("other", "10", "booked", "8"), at("early", "08", "arrived", "7"), at("gone", "10", "cancelled", "7")]});
-        let pick = |who: Option<&str>| pick_for_launch(&bundle, &VideoRule::OracleRooms, who, 10 * 3_600_000, hour).map(|r| r["id"].clone());
+        let pick =
+            |who: Option<&str>| pick_for_launch(&bundle, &VideoRule::OracleRooms, who, 10 * 3_600_000, hour).map(|r| r["id"].clone());
         assert_eq!(pick(Some("7")), Some(json!("near")), "nearest in time, with this clinician, not proposed or cancelled");
         assert_eq!(pick(None), Some(json!("other")));
         assert_eq!(pick(Some("9")), None);

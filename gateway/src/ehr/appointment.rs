@@ -7,8 +7,8 @@ use shared::video_rule::VideoRule;
 use worker::Method;
 
 use super::fhir;
-use crate::clock::{iso, iso_ms};
 use super::token::{AccessToken, TokenResponse};
+use crate::clock::{iso, iso_ms};
 use crate::error::{Error, Result};
 
 /// Result pages followed per search.
@@ -35,7 +35,11 @@ pub async fn for_launch(base: &str, token: &TokenResponse, fhir_user: &str, rule
     if linked.is_none() {
         if let Some(enc) = token.encounter.as_deref().filter(|e| !e.is_empty()) {
             let encounter = fhir::read(base, at, &format!("Encounter/{enc}"), "encounter").await?;
-            linked = encounter["appointment"].as_array().into_iter().flatten().find_map(|r| reference_id(r["reference"].as_str()?, "Appointment"));
+            linked = encounter["appointment"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|r| reference_id(r["reference"].as_str()?, "Appointment"));
             patient = patient.or_else(|| reference_id(encounter.pointer("/subject/reference")?.as_str()?, "Patient"));
         }
     }

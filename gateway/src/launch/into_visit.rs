@@ -41,7 +41,8 @@ pub async fn into_visit(
     })?;
     let store = kv::store(&ctx.env)?;
     // Independent reads in one batch: the appointment, and whether this clinician signed in before.
-    let (found, seen) = join(appointment::for_launch(iss, token, fhir_user, &entry.video_rule), store.get(&seen_key(ehr_user_id)).text()).await;
+    let (found, seen) =
+        join(appointment::for_launch(iss, token, fhir_user, &entry.video_rule), store.get(&seen_key(ehr_user_id)).text()).await;
     let (_, found) = found?;
     let seen_before = matches!(seen, Ok(Some(_)));
 
