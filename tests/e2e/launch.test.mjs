@@ -119,6 +119,32 @@ test('appointment context from the encounter, and from an Oracle-style search', 
   assert.ok(searches.some(r => /date=ge\d{4}-\d\d-\d\d/.test(r.path) && /(patient|practitioner)=/.test(r.path)), 'date plus patient/practitioner');
 });
 
+test('a visit moved before anyone joined gets a new meeting, and its links replace the old ones', async () => {
+  const json = { method: 'POST', headers: { 'content-type': 'application/json' } };
+  const start = new Date(Date.now() + 2 * 3600_000);
+  start.setUTCSeconds(0, 0);
+  const appt = await (await fetch(`${sb}/_sandbox/appointments`, { ...json, body: JSON.stringify({ tenant: 'good', start: start.toISOString(), minutes: 20 }) })).json();
+  const first = await launch('good', { appointment: appt.id });
+  assert.equal(first.status, 200, first.text.slice(0, 300));
+  const linkOf = async () => room(await appointment(appt.id), 'Provider Virtual Meeting Room');
+  const old = await eventually(async () => { const l = await linkOf(); assert.ok(l); return l; });
+
+  const moved = new Date(start.getTime() + 3600_000);
+  const m = await fetch(`${sb}/_sandbox/appointments/${appt.id}/move`, { ...json, body: JSON.stringify({ start: moved.toISOString() }) });
+  assert.equal(m.status, 200, await m.text());
+  const again = await launch('good', { appointment: appt.id });
+  assert.equal(again.status, 200, again.text.slice(0, 300));
+  const meetings = await (await fetch(`${stack.video.url}/_video/meetings`)).json();
+  const fresh = meetings.at(-1);
+  assert.notEqual(fresh.joinWebUrl, old, 'a new meeting');
+  assert.match(fresh.externalId, /^visitgate-[0-9a-f]{32}-[0-9a-f]{8}$/);
+  // The sandbox refuses `add` on linked rooms (409), so a changed link means the patch replaced.
+  await eventually(async () => assert.equal(await linkOf(), fresh.joinWebUrl));
+  const s = JSON.parse((await again.browser.get(`${again.url}/status`)).text);
+  assert.ok(s.events.some(e => e.kind === 'meeting_replaced'), JSON.stringify(s.events.map(e => e.kind)));
+  assert.equal((await appointment(appt.id)).start, moved.toISOString());
+});
+
 test('no patient data in KV, Durable Object storage or the logs', () => {
   assertNoPatientData(stack);
 });
