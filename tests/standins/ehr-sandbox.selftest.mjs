@@ -466,7 +466,12 @@ test('plain profile: R4 appointments without rooms, encounters without links, st
   const starts = found.map((r) => Date.parse(r.start ?? r.requestedPeriod[0].start));
   assert.deepEqual(starts, [...starts].sort((a, b) => b - a), 'newest first');
   assert.equal((await search(`actor=Patient/${d.patient}&status=booked&date=${day}`)).body.entry.every((e) => e.resource.status === 'booked'), true);
-  assert.equal((await search('_lastUpdated=ge2020-01-01')).status, 400);
+  // Unknown parameters: ignored and left out of `self`, unless the client asks for strict handling.
+  const lenient = await search(`patient=${d.patient}&date=${day}&_lastUpdated=ge2020-01-01`);
+  assert.equal(lenient.status, 200, JSON.stringify(lenient.body));
+  assert.ok(!lenient.body.link.find((l) => l.relation === 'self').url.includes('_lastUpdated'));
+  const strict = await fhirGet('plain', `Appointment?patient=${d.patient}&date=${day}&_lastUpdated=ge2020-01-01`, token, { prefer: 'handling=strict' });
+  assert.equal(strict.status, 400);
   assert.equal((await search(`patient=${DEMO.good.patient}&date=${day}`)).body.entry?.length ?? 0, 0, 'other tenants unseen');
   // Oracle's link patch has nowhere to go.
   const patch = await fhirPatch('plain', `Appointment/${v1.id}`, token, [{ op: 'add', path: '/contained/0/telecom/0/value', value: 'https://x' }],

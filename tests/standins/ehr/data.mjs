@@ -251,7 +251,7 @@ function encounter(id, { patientId, patientName, practitionerId, practitionerNam
     appointment: [{ reference: `Appointment/${appointmentId}` }],
     period: { start: iso(start) },
   };
-  // Plain R4: Encounter.appointment is optional, and this EHR leaves it out.
+  // Plain R4: Encounter.appointment is 0..* (R4 Encounter), and this EHR leaves it out.
   if (plain) delete enc.appointment;
   return enc;
 }
@@ -268,8 +268,11 @@ const room = (id, text, start, end) => ({
 const PATIENT_ROOM = 'Patient Virtual Meeting Room';
 const PROVIDER_ROOM = 'Provider Virtual Meeting Room';
 
-// A plain FHIR R4 Appointment: the kind of visit in appointmentType (v2-0276) and serviceType
-// (SNOMED CT), no contained rooms, no Oracle code sets.
+// A plain FHIR R4 Appointment: the kind of visit in appointmentType (R4 binds it to the v2-0276
+// codes, preferred) and serviceType (an example binding; SNOMED CT here), no contained rooms, no
+// Oracle code sets. A proposed one has a requestedPeriod and no start/end (R4 Appointment
+// invariant app-3: only proposed or cancelled appointments may lack them) and its patient's
+// participant status is needs-action (R4 participationstatus).
 function plainAppointment(id, a) {
   const end = a.start + a.minutes * MINUTE;
   const service = a.video

@@ -88,6 +88,7 @@ export function capabilityStatement(origin, tenant) {
         }],
       },
       resource: [
+        // plain: a subset of R4 Appointment's search parameters (Appointment#search), as a server lists what it supports.
         resource('Appointment', tenant.profile === 'plain'
           ? [['_id', 'token'], ['date', 'date'], ['patient', 'reference'], ['practitioner', 'reference'], ['actor', 'reference'],
             ['location', 'reference'], ['status', 'token'], ['_count', 'number']]

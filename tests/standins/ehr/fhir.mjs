@@ -193,14 +193,17 @@ function matchAppointments(rule, all) {
 }
 
 // The plain profile (tenants.mjs): FHIR R4's own Appointment search parameters, combined freely
-// (R4 search: parameters AND together, a comma list ORs), `date` as often as wanted with any of
-// the prefixes dateFilter knows. No status is left out (proposed ones match by requestedPeriod),
-// and results come newest first, as some servers sort.
+// (R4 search.html: parameters AND together, a comma list ORs), `date` as often as wanted with any
+// of the prefixes dateFilter knows. No status is left out (proposed ones match by requestedPeriod:
+// R4 Appointment invariant app-3 lets only proposed or cancelled ones lack a start). Without
+// `_sort` the order is the server's own (R4 search.html, _sort): here newest first. Unknown
+// parameters are ignored and left out of the `self` link, or refused with `Prefer:
+// handling=strict` (R4 search.html, "Handling Errors").
 export const PLAIN_APPOINTMENT_PARAMS = Object.freeze(['_id', 'patient', 'practitioner', 'actor', 'location', 'date', 'status', '_count', '-pageContext']);
 
-function plainAppointments(q, all) {
+function plainAppointments(q, all, strict) {
   const unknown = [...q.keys()].find((n) => !PLAIN_APPOINTMENT_PARAMS.includes(n));
-  if (unknown) throw badSearch('not-supported', `${unknown} is not a supported search parameter for Appointment`);
+  if (unknown && strict) throw badSearch('not-supported', `${unknown} is not a supported search parameter for Appointment`);
   const ids = refParam(q, '_id', 'Appointment');
   const refs = [['patient', 'Patient'], ['practitioner', 'Practitioner'], ['location', 'Location']]
     .map(([name, type]) => ({ type, groups: q.getAll(name).map((v) => refParam(new URLSearchParams({ [name]: v }), name, type)) }));
@@ -235,14 +238,18 @@ export async function search(ctx) {
   const { visible } = await access(ctx, type, 's');
   const q = ctx.url.searchParams;
   const all = [...table(ctx, type).values()];
-  const appointments = () => (ctx.tenant.profile === 'plain' ? plainAppointments(q, all) : matchAppointments(searchAppointments(q), all));
+  const plain = ctx.tenant.profile === 'plain' && type === 'Appointment';
+  const strict = /\bhandling=strict\b/.test(ctx.req.headers.prefer ?? '');
+  const appointments = () => (plain ? plainAppointments(q, all, strict) : matchAppointments(searchAppointments(q), all));
   const found = (type === 'Appointment' ? appointments() : searchOther(type, q, all)).filter(visible);
   const count = q.has('_count') ? Number(q.get('_count')) : PAGE_MAX;
   if (!Number.isInteger(count) || count < 1 || count > PAGE_MAX) throw badSearch('invalid', `_count must be a whole number from 1 to ${PAGE_MAX}`);
   const offset = q.has('-pageContext') ? Number(Buffer.from(q.get('-pageContext'), 'base64url').toString()) : 0;
   if (!Number.isInteger(offset) || offset < 0) throw badSearch('invalid', '-pageContext is not one this server gave');
   const page = found.slice(offset, offset + count);
-  const link = [{ relation: 'self', url: ctx.url.href }];
+  const self = new URL(ctx.url.href);
+  if (plain) for (const n of [...q.keys()]) if (!PLAIN_APPOINTMENT_PARAMS.includes(n)) self.searchParams.delete(n);
+  const link = [{ relation: 'self', url: self.href }];
   if (offset + count < found.length) {
     const next = new URL(ctx.url.href);
     next.searchParams.set('-pageContext', Buffer.from(String(offset + count)).toString('base64url'));
