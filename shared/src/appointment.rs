@@ -129,7 +129,7 @@ impl VideoVisit {
 /// or entered-in-error.
 const LAUNCHABLE: [&str; 4] = ["booked", "arrived", "checked-in", "pending"];
 
-/// Whether `reference` (`Practitioner/1` or absolute) names `clinician`'s id.
+/// Whether a participant of `appointment` is `resource_type/id` (relative or absolute).
 fn refers_to(appointment: &Value, resource_type: &str, id: &str) -> bool {
     appointment["participant"]
         .as_array()

@@ -283,10 +283,10 @@ impl VisitObject {
                 storage.put("visit_ref", &visit_ref).await?;
                 let existing: Option<Meeting> = storage.get("meeting").await?;
                 let made_for: Option<String> = storage.get("meeting_start").await?;
-                let joined = self.status().await?.has(&["provider_joined", "patient_admitted"]);
-                // A visit moved before anyone joined gets a meeting for its new time
-                // (the launch's write-back then replaces the links in the EHR).
-                let moved = existing.is_some() && made_for.is_some() && info.start.is_some() && made_for != info.start && !joined;
+                let retimed = existing.is_some() && made_for.is_some() && info.start.is_some() && made_for != info.start;
+                // A visit moved before anyone joined gets a meeting for its new time (the
+                // launch's write-back then replaces the links); only then are events read.
+                let moved = retimed && !self.status().await?.has(&["provider_joined", "patient_admitted"]);
                 // The patient link (a KV write) while the video provider makes the meeting.
                 let meeting = async {
                     match existing {
