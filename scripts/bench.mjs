@@ -10,12 +10,14 @@
 //   4. the same launches by the reference SMART client (fhirclient, npm), same stand-ins
 //   5. CPU of the hot paths natively (criterion)
 //   6. report queries over 100,000 events in local D1 (scripts/bench-reports.mjs)
+//   7. one RS256 id_token check inside workerd (WebCrypto), beside the pure-Rust figure of 5
 //
 // Options (environment): BENCH_DELAY_MS (50), BENCH_LAUNCHES (50), BENCH_WRK_SECONDS (10),
-// BENCH_SKIP (comma list of: wrk, launch, reference, criterion, reports).
+// BENCH_SKIP (comma list of: wrk, launch, reference, criterion, reports, idtoken).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 import { ROOT } from '../tests/lib/harness.mjs';
@@ -74,9 +76,9 @@ if (!SKIP.has('criterion')) {
 }
 
 // 2–4. One stack with the stand-ins delaying each request by DELAY ms --------------------------
-if (!(SKIP.has('wrk') && SKIP.has('launch') && SKIP.has('reference'))) {
+if (!(SKIP.has('wrk') && SKIP.has('launch') && SKIP.has('reference') && SKIP.has('idtoken'))) {
   log(`starting the gateway and stand-ins (delay ${DELAY} ms per stand-in request)…`);
-  const ctx = await startLaunchStack({ delayMs: DELAY });
+  const ctx = await startLaunchStack({ delayMs: DELAY, vars: { BENCH_ROUTES: '1' } });
   const { stack, sb } = ctx;
   try {
     // A warm launch first: discovery and the JWKS are cached from here on.
@@ -147,6 +149,14 @@ if (!(SKIP.has('wrk') && SKIP.has('launch') && SKIP.has('reference'))) {
         add(`edge (wrk, ${c} conn)`, '/j/<code> throughput as a share of /healthz', round(j / g, 2), '×', 'runtime and proxy overhead cancel out');
       }
     }
+
+    if (!SKIP.has('idtoken')) {
+      log('id_token checks inside workerd…');
+      const us = await idTokenInWorker(`${stack.url}/_bench/id_token`);
+      add('cpu (in workerd)', 'validate_id_token_rs256 (WebCrypto)', round(us.per, 1), 'µs/op', `(${us.n} checks − 1 check) / ${us.n - 1}, median of ${us.rounds} rounds`);
+      const native = rows.find((r) => r.name === 'validate_id_token_rs256_pure_rust');
+      if (native) add('cpu (in workerd)', 'share of the pure-Rust check (native)', round((us.per * 1000) / native.value, 2), '×', 'below 1: faster in the Worker than pure Rust natively');
+    }
   } finally {
     await ctx.stack.stop();
   }
@@ -169,6 +179,33 @@ if (!SKIP.has('reports')) {
   } else {
     log('bench-reports failed:', (r.stderr || r.stdout).slice(-600));
   }
+}
+
+/**
+ * One RS256 (2048-bit) id_token check inside the Worker: the gateway's bench route checks a posted
+ * token n times; the time of n checks less the time of one, over n − 1, is one check without the
+ * HTTP round trip. The Worker cannot time itself (its clock stands still while it computes).
+ */
+async function idTokenInWorker(url, n = 400, rounds = 15) {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench', alg: 'RS256', use: 'sig' };
+  const now = Math.floor(Date.now() / 1000);
+  const part = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const claims = { iss: 'https://ehr.example/t1', sub: 'p1', aud: 'client-1', exp: now + 3600, iat: now, nonce: 'n-1', fhirUser: 'https://ehr.example/t1/Practitioner/1' };
+  const input = `${part({ alg: 'RS256', typ: 'JWT', kid: 'bench' })}.${part(claims)}`;
+  const token = `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+  const once = async (count) => {
+    const body = JSON.stringify({ token, jwks: { keys: [jwk] }, issuer: claims.iss, client_id: 'client-1', nonce: 'n-1', now, n: count });
+    const t0 = performance.now();
+    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const text = await r.text();
+    if (r.status !== 200) throw new Error(`bench route: ${r.status} ${text.slice(0, 200)}`);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 5; i++) await once(n); // imports the key, warms the isolate
+  const one = [], many = [];
+  for (let i = 0; i < rounds; i++) { one.push(await once(1)); many.push(await once(n)); }
+  return { per: ((pct(many, 50) - pct(one, 50)) / (n - 1)) * 1000, n, rounds };
 }
 
 /** Merges overlapping request intervals: how many happened one after another. */

@@ -39,7 +39,11 @@ pub fn keyed_hash_hex(key: &[u8], input: &str) -> String {
 }
 
 pub fn sha256_hex(input: &str) -> String {
-    hex(&Sha256::digest(input.as_bytes()))
+    sha256_hex_bytes(input.as_bytes())
+}
+
+pub fn sha256_hex_bytes(input: &[u8]) -> String {
+    hex(&Sha256::digest(input))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -31,6 +31,7 @@ pub mod storage;
 pub mod upstream;
 pub mod video;
 pub mod visit;
+pub mod webcrypto;
 
 use worker::{event, Context, Env, Request, Response};
 

@@ -45,7 +45,8 @@ async fn route(req: Request, ctx: &Ctx, path: &str) -> Result<Response> {
         // The provider's launch, then the visit page it leads to.
         (Method::Get, "/launch") => launch::start(&req, ctx).await,
         (Method::Get, "/launch/callback") => launch::callback(&req, ctx).await,
-        (Method::Get, "/.well-known/jwks.json") => oidc::client_auth::jwks(ctx),
+        (Method::Get, "/.well-known/jwks.json") => oidc::client_auth::jwks(ctx).await,
+        (Method::Post, "/_bench/id_token") if oidc::bench::enabled(ctx) => oidc::bench::id_token(req, ctx).await,
         (Method::Post, p) if p.starts_with("/visit/") && p.ends_with("/send-link") => {
             let visit_ref = &p["/visit/".len()..p.len() - "/send-link".len()];
             notify::send_link::handle(req, ctx, visit_ref).await

@@ -102,10 +102,21 @@ test('id_token checks: signature, iss, aud, exp, nonce, fhirUser', async () => {
     expired: 'id_token_expired',
     wrong_nonce: 'id_token_nonce',
     no_fhir_user: 'id_token_no_fhir_user',
+    // Good RS384 math, but with the key the EHR publishes for RS256 only (RFC 8725 §3.1).
+    key_alg_mismatch: 'id_token_unknown_key',
   };
   for (const [tamper, code] of Object.entries(cases)) {
     refused(await ctx.launch('good', { scenario: { id_token: tamper } }), 401, code);
   }
+});
+
+test('id_tokens signed RS384, ES256 or ES384 are checked in WebCrypto and accepted', async () => {
+  for (const alg of ['RS384', 'ES256', 'ES384']) {
+    const res = await ctx.launch('good', { scenario: { id_token_alg: alg } });
+    assert.equal(res.status, 200, `${alg}: ${res.text.slice(0, 300)}`);
+    assert.match(new URL(res.url).pathname, /^\/visit\//, alg);
+  }
+  refused(await ctx.launch('good', { scenario: { id_token_alg: 'ES256', id_token: 'bad_signature' } }), 401, 'id_token_signature');
 });
 
 test('insufficient scopes and a missing appointment', async () => {

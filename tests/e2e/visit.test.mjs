@@ -8,6 +8,7 @@ import { launchBrowser, axeViolations, watchConsole } from '../lib/browser.mjs';
 import { HttpBrowser } from '../lib/http-browser.mjs';
 import { DEMO } from '../standins/ehr-sandbox.mjs';
 import { request as httpRequest } from 'node:http';
+import { createHmac } from 'node:crypto';
 
 let ctx;
 let browser;
@@ -82,7 +83,11 @@ test('self-hosted Jitsi: room links signed per role, no video service call', asy
     const href = (await res.browser.post(`${res.url}/join`, {}, { until: u => !u.startsWith(ctx.stack.url) })).pending;
     assert.match(href, /^https:\/\/meet\.example\.org\/vg-/);
     const jwt = new URL(href).searchParams.get('jwt');
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
+    const [h, p, sig] = jwt.split('.');
+    // What prosody's token auth checks: HS256 over header.payload with the app secret.
+    assert.deepEqual(JSON.parse(Buffer.from(h, 'base64url')), { alg: 'HS256', typ: 'JWT' });
+    assert.equal(sig, createHmac('sha256', 'jitsi-app-secret').update(`${h}.${p}`).digest('base64url'), 'signed with the tenant\'s Jitsi secret');
+    const claims = JSON.parse(Buffer.from(p, 'base64url'));
     assert.equal(claims.aud, 'jitsi');
     assert.equal(claims.room, new URL(href).pathname.slice(1));
     assert.equal(claims.context.user.moderator, true);

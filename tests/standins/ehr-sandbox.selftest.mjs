@@ -11,6 +11,7 @@ import {
   startEhrSandbox, TENANTS, fhirBase, DEMO, SENSITIVE_VALUES, SERVER_TENANTS, INSUFFICIENT_SCOPES,
 } from './ehr-sandbox.mjs';
 import { startCli } from './lib/testing.mjs';
+import { decodeJwt, verifyJwtSignature } from './ehr/jwt.mjs';
 
 const SLOW_MS = 300;
 const fixture = JSON.parse(readFileSync(
@@ -164,7 +165,7 @@ test('unknown paths and tenants 404 with OperationOutcome; wrong method 405', as
   await res.body?.cancel();
 });
 
-test('index page lists every base; /jwk is one RS256 key with a kid', async () => {
+test('index page lists every base; /jwk leads with its RS256 key, each key with a kid', async () => {
   const res = await fetch(`${sandbox.url}/`);
   assert.match(res.headers.get('content-type'), /^text\/html\b/);
   const page = await res.text();
@@ -173,7 +174,8 @@ test('index page lists every base; /jwk is one RS256 key with a kid', async () =
     assert.ok(page.includes(`<b>${name}</b>`), name);
   }
   const { keys } = await getJson(`${sandbox.url}/jwk`, /^application\/json\b/);
-  assert.equal(keys.length, 1);
+  assert.equal(keys.length, 4, 'RS256, then one key for each other algorithm');
+  assert.ok(keys.every((k) => k.kid && k.use === 'sig'));
   assert.deepEqual(Object.keys(keys[0]).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use']);
   assert.equal(keys[0].kty, 'RSA');
   assert.equal(keys[0].alg, 'RS256');
@@ -880,12 +882,30 @@ test('scenarios: id_token tampering changes exactly what it says', async () => {
     expired: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.ok(x.claims.exp < now); },
     wrong_nonce: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.ok(x.claims.nonce); assert.notEqual(x.claims.nonce, x.params.nonce); },
     no_fhir_user: (x) => { assert.ok(verifyRs256(x.token, jwk)); assert.equal(x.claims.fhirUser, undefined); assert.equal(x.claims.nonce, x.params.nonce); },
+    // RS384 math with the key /jwk publishes for RS256: only the key's `alg` says no.
+    key_alg_mismatch: (x) => { assert.equal(x.header.alg, 'RS384'); assert.equal(jwk.alg, 'RS256'); assert.ok(verifyJwtSignature(decodeJwt(x.token), jwk)); },
   };
   for (const [kind, check] of Object.entries(checks)) {
     const x = await idToken(kind);
     assert.equal(x.header.kid, jwk.kid, kind);
     check(x);
     if (kind !== 'expired') assert.ok(x.claims.exp > now, kind);
+  }
+});
+
+test('scenarios: id_token_alg signs with /jwk\'s key for that algorithm', async () => {
+  const { keys } = await getJson(`${sandbox.url}/jwk`, /^application\/json\b/);
+  assert.deepEqual(keys.map((k) => k.alg), ['RS256', 'RS384', 'ES256', 'ES384']);
+  assert.equal(new Set(keys.map((k) => k.kid)).size, 4);
+  for (const alg of ['RS384', 'ES256', 'ES384']) {
+    const { t } = await launchAndToken({ launchBody: { scenario: { id_token_alg: alg } } });
+    assert.equal(t.status, 200);
+    const d = decodeJwt(t.body.id_token);
+    const key = keys.find((k) => k.kid === d.header.kid);
+    assert.equal(d.header.alg, alg);
+    assert.equal(key.alg, alg);
+    assert.ok(verifyJwtSignature(d, key), alg);
+    assert.ok(!verifyJwtSignature(d, keys[0]), `${alg} does not verify with the RS256 key`);
   }
 });
 

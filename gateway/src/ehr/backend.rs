@@ -41,13 +41,13 @@ async fn token(ctx: &Ctx, entry: &IssEntry, write: bool) -> Result<AccessToken, 
         return Ok(t);
     }
     let d = discovery::get_cached(ctx, &entry.fhir_base, None).await?;
-    let key = assertion_key(ctx)?;
+    let key = assertion_key(ctx).await?;
     let mut scopes = backend_scopes(&d.capabilities);
     if write {
         let w = if shared::smart::uses_v2_scopes(&d.capabilities) { "u" } else { "write" };
         scopes.push_str(&format!(" system/Appointment.{w}"));
     }
-    let assertion = key.assertion(&entry.client.client_id, &d.token_endpoint, now, &crate::crypto::random_token(24));
+    let assertion = key.assertion(&entry.client.client_id, &d.token_endpoint, now, &crate::crypto::random_token(24)).await?;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "client_credentials")
         .append_pair("scope", &scopes)

@@ -123,9 +123,9 @@ pub async fn exchange(
             request_body(code, redirect_uri, verifier, None)
         }
         ClientAuthMethod::PrivateKeyJwt => {
-            let key = assertion_key(ctx)?;
+            let key = assertion_key(ctx).await?;
             let jti = crate::crypto::random_token(24);
-            let assertion = key.assertion(client_id, &d.token_endpoint, crate::clock::now_secs(), &jti);
+            let assertion = key.assertion(client_id, &d.token_endpoint, crate::clock::now_secs(), &jti).await?;
             request_body(code, redirect_uri, verifier, Some(&assertion))
         }
     };

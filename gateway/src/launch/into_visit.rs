@@ -62,7 +62,7 @@ pub async fn into_visit(
         end: found.end.clone(),
         appointment_status: found.status.clone(),
         visit_days: entry.retention.visit_days,
-        appointment: Some(crate::visit::tracking::seal_id(ctx, &found.id)?),
+        appointment: Some(crate::visit::tracking::seal_id(ctx, &found.id).await?),
     };
     let meeting = visit::open(&ctx.env, &visit_ref, info, video, request, ehr_user_id).await?.meeting;
 
@@ -107,7 +107,7 @@ pub async fn into_visit(
         let url = crate::video::join_url(&ctx.env, &entry.tenant_id, entry.video.as_ref(), &meeting, true, end.as_deref()).await?;
         return crate::http::see_other(&url);
     }
-    let cookie = pass::issue(ctx, &visit_ref, ehr_user_id, iss, &appointment_id)?;
+    let cookie = pass::issue(ctx, &visit_ref, ehr_user_id, iss, &appointment_id).await?;
     let mut resp = crate::http::see_other(&format!("/visit/{visit_ref}"))?;
     resp.headers_mut().append("set-cookie", &cookie)?;
     Ok(resp)

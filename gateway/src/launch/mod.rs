@@ -120,7 +120,7 @@ pub async fn start(req: &Request, ctx: &Ctx) -> Result<Response> {
     let scope = provider_scopes(&d.capabilities, entry.launch.write_back);
     let url = authorize_url(&d.authorization_endpoint, &entry.client.client_id, &redirect_uri(ctx), launch, &scope, &state, &iss)
         .ok_or_else(|| discovery_error(&iss, "bad authorization_endpoint"))?;
-    let sealed = seal::seal(&key, PURPOSE, &state, random_bytes());
+    let sealed = seal::seal(&key, PURPOSE, &state, random_bytes()).await?;
     let resp = crate::http::redirect_setting_cookie(
         302,
         url.as_str(),
@@ -179,7 +179,7 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
         Error::bad_request("launch_cookie_missing", "This sign-in does not belong to a launch started in this browser, or it took longer than 10 minutes. Launch again from the EHR (and allow cookies for Visitgate).")
     })?;
     let key = seal::cookie_key(ctx)?;
-    let launch: LaunchState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
+    let launch: LaunchState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).await.map_err(|e| match e {
         OpenError::Expired => {
             Error::bad_request("launch_state_expired", "The sign-in took longer than 10 minutes. Launch again from the EHR.")
         }
@@ -224,11 +224,18 @@ async fn callback_inner(req: &Request, ctx: &Ctx, q: &[(String, String)], whose:
     }
     let token = token?;
     let id_token = token.id_token.as_deref().unwrap_or_default();
-    let verify = |keys: &jsonwebtoken::jwk::JwkSet| {
-        id_token::verify(id_token, keys, &d.issuer, &entry.client.client_id, &launch.nonce, crate::clock::now_secs())
+    let expect = id_token::Expect {
+        issuer: &d.issuer,
+        client_id: &entry.client.client_id,
+        nonce: &launch.nonce,
+        now: crate::clock::now_secs(),
+        fhir_user: true,
     };
-    let claims = match verify(&keys?) {
-        Err(id_token::IdTokenError::UnknownKey) => verify(&discovery::jwks(ctx, &launch.iss, &d, true).await?),
+    let claims = match id_token::verify(id_token, &keys?, expect).await {
+        // The EHR may have rotated its keys: fetch them once more.
+        Err(id_token::IdTokenError::UnknownKey) => {
+            id_token::verify(id_token, &discovery::jwks(ctx, &launch.iss, &d, true).await?, expect).await
+        }
         other => other,
     }
     .map_err(|e| Error::new(401, e.code(), e.message()))?;

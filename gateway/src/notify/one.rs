@@ -65,7 +65,7 @@ pub async fn notify_one(
         end: appt.end.clone(),
         appointment_status: appt.status.clone(),
         visit_days: entry.retention.visit_days,
-        appointment: Some(crate::visit::tracking::seal_id(ctx, &appt.id)?),
+        appointment: Some(crate::visit::tracking::seal_id(ctx, &appt.id).await?),
     };
     let req = DueRequest {
         visit_ref: visit_ref.clone(),

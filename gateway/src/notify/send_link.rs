@@ -15,7 +15,7 @@ use crate::visit::pass::{self, VisitPass};
 
 /// `POST /visit/{ref}/send-link`, from the visit page's form.
 pub async fn handle(req: Request, ctx: &Ctx, visit_ref: &str) -> Result<worker::Response> {
-    let pass = pass::check(&req, ctx, visit_ref)?;
+    let pass = pass::check(&req, ctx, visit_ref).await?;
     crate::http::same_origin(&req, &ctx.origin)?;
     send(req, ctx, &pass).await?;
     crate::http::see_other(&format!("/visit/{visit_ref}"))

@@ -198,7 +198,11 @@ async fn look_inner(
     }
     // Left the search: moved out of the window or the watched places, cancelled, or deleted.
     for r in p.gone.iter().take(BUDGET.saturating_sub(work.len())) {
-        let Some(id) = memory.get(r).and_then(|s| seal::open::<WatchedId>(&key, PURPOSE, &s.sealed_id, now).ok()).map(|w| w.id) else {
+        let opened = match memory.get(r) {
+            Some(s) => seal::open::<WatchedId>(&key, PURPOSE, &s.sealed_id, now).await.ok(),
+            None => None,
+        };
+        let Some(id) = opened.map(|w| w.id) else {
             memory.remove(r);
             continue;
         };
@@ -249,7 +253,8 @@ async fn look_inner(
         // Remembered only once handled: a visit still retrying is looked at again.
         if settled {
             let sealed_id =
-                seal::seal(&key, PURPOSE, &WatchedId { id: v.id.clone(), expires_at: until + 30 * 86_400 }, crate::crypto::random_bytes());
+                seal::seal(&key, PURPOSE, &WatchedId { id: v.id.clone(), expires_at: until + 30 * 86_400 }, crate::crypto::random_bytes())
+                    .await?;
             let seen = Seen { version: v.version_id.clone().unwrap_or_default(), start_ms: ms(&v), status: v.status.clone(), sealed_id };
             memory.insert(r, seen);
         }

@@ -4,5 +4,7 @@
 //! `private_key_jwt` assertion, whose public key `/.well-known/jwks.json`
 //! publishes).
 
+pub mod bench;
 pub mod client_auth;
 pub mod id_token;
+pub mod jws;

@@ -36,7 +36,7 @@ pub async fn join_url(
     match settings {
         Some(VideoSettings::Jitsi(j)) if meeting.provider == "jitsi" => {
             let end_secs = end.and_then(crate::clock::secs).unwrap_or_else(|| crate::clock::now_secs() + 4 * 3600);
-            Ok(jitsi::signed(j, secret(env, tenant_id, &j.secret_ref).await?.expose(), url, clinician, end_secs))
+            jitsi::signed(j, secret(env, tenant_id, &j.secret_ref).await?.expose(), url, clinician, end_secs).await
         }
         _ => Ok(url.clone()),
     }

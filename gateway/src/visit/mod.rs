@@ -29,7 +29,7 @@ pub async fn serve(req: Request, ctx: &Ctx, rest: &str) -> Result<Response> {
         return Ok(resp);
     }
     let (visit_ref, sub) = rest.split_once('/').unwrap_or((rest, ""));
-    let pass = pass::check(&req, ctx, visit_ref)?;
+    let pass = pass::check(&req, ctx, visit_ref).await?;
     let post = req.method() == Method::Post;
     if post && sub != "end" && sub != "join" {
         return Err(Error::new(405, "method_not_allowed", "This page can only be read."));

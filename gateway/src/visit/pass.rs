@@ -36,7 +36,7 @@ impl Expiring for VisitPass {
 }
 
 /// The `Set-Cookie` value of a new pass for the clinician `ehr_user_id`.
-pub fn issue(ctx: &Ctx, visit_ref: &str, ehr_user_id: &str, iss: &str, appointment_id: &str) -> Result<String> {
+pub async fn issue(ctx: &Ctx, visit_ref: &str, ehr_user_id: &str, iss: &str, appointment_id: &str) -> Result<String> {
     let pass = VisitPass {
         visit_ref: visit_ref.into(),
         ehr_user_id: ehr_user_id.into(),
@@ -44,21 +44,21 @@ pub fn issue(ctx: &Ctx, visit_ref: &str, ehr_user_id: &str, iss: &str, appointme
         appointment_id: appointment_id.into(),
         expires_at: crate::clock::now_secs() + TTL_SECS,
     };
-    let sealed = seal::seal(&seal::cookie_key(ctx)?, PURPOSE, &pass, random_bytes());
+    let sealed = seal::seal(&seal::cookie_key(ctx)?, PURPOSE, &pass, random_bytes()).await?;
     let secure = if ctx.loopback_dev { "" } else { "; Secure" };
     Ok(format!("{}={sealed}; Path=/visit/{visit_ref}; HttpOnly; SameSite=Lax; Max-Age={TTL_SECS}{secure}", cookie_name(ctx)))
 }
 
 /// The clinician's pass for `/visit/{visit_ref}…`: the address checked, then
 /// the sealed cookie opened and matched to it.
-pub fn check(req: &Request, ctx: &Ctx, visit_ref: &str) -> Result<VisitPass> {
+pub async fn check(req: &Request, ctx: &Ctx, visit_ref: &str) -> Result<VisitPass> {
     if visit_ref.len() != 64 || !visit_ref.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::not_found("This visit"));
     }
     let sealed = crate::http::cookie(req, &cookie_name(ctx)).ok_or_else(|| {
         Error::new(401, "visit_pass_missing", "Open this visit from the EHR: this page is only for the clinician who launched it.")
     })?;
-    let pass: VisitPass = seal::open(&seal::cookie_key(ctx)?, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
+    let pass: VisitPass = seal::open(&seal::cookie_key(ctx)?, PURPOSE, &sealed, crate::clock::now_secs()).await.map_err(|e| match e {
         OpenError::Expired => {
             Error::new(401, "visit_pass_expired", "Your access to this visit page has expired. Open the visit from the EHR again.")
         }

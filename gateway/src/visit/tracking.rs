@@ -42,10 +42,10 @@ pub fn follow_later(ctx: &Ctx, visit_ref: &str) {
 }
 
 /// Seals an appointment id for `VisitInfo::appointment`.
-pub fn seal_id(ctx: &Ctx, id: &str) -> Result<String> {
+pub async fn seal_id(ctx: &Ctx, id: &str) -> Result<String> {
     let key = seal::cookie_key(ctx)?;
     let value = SealedId { id: id.into(), expires_at: crate::clock::now_secs() + 90 * 86_400 };
-    Ok(seal::seal(&key, PURPOSE, &value, crate::crypto::random_bytes()))
+    seal::seal(&key, PURPOSE, &value, crate::crypto::random_bytes()).await
 }
 
 /// Where the lobby says the appointment should be, if anywhere yet.
@@ -76,10 +76,10 @@ pub async fn follow(env: Env, visit_ref: &str) -> Result<()> {
         failed("patient tracking needs SMART Backend Services (a private_key_jwt client)".into())
     } else {
         let ctx = Ctx::for_job(env.clone())?;
-        let id = info
-            .appointment
-            .as_deref()
-            .and_then(|s| seal::open::<SealedId>(&seal::cookie_key(&ctx).ok()?, PURPOSE, s, crate::clock::now_secs()).ok());
+        let id = match (info.appointment.as_deref(), seal::cookie_key(&ctx)) {
+            (Some(s), Ok(key)) => seal::open::<SealedId>(&key, PURPOSE, s, crate::clock::now_secs()).await.ok(),
+            _ => None,
+        };
         match id {
             None => failed("the visit does not know its appointment yet; launch it once from the EHR".into()),
             Some(SealedId { id, .. }) => {

@@ -64,24 +64,44 @@ export function corruptSignature(token) {
 
 // The sandbox's signing keys. Generated once per process (RSA generation is slow) and shared by
 // every sandbox instance in it: `main` is published with a kid at /jwk, `single` without at /jwk/single.
+// Beside `main`, /jwk publishes one key for each other algorithm an OpenID provider may sign
+// id_tokens with (RFC 7518 §3.1: RS384, ES256, ES384), each with its own kid and `alg`, as a
+// provider that rotates or offers several algorithms does; a launch's scenario picks one.
 let keysPromise;
 export function sandboxKeys() {
   keysPromise ??= (async () => {
     const gen = promisify(generateKeyPair);
-    const [main, single] = await Promise.all([
+    const [main, single, rs384, es256, es384] = await Promise.all([
       gen('rsa', { modulusLength: 2048 }),
       gen('rsa', { modulusLength: 2048 }),
+      gen('rsa', { modulusLength: 2048 }),
+      gen('ec', { namedCurve: 'P-256' }),
+      gen('ec', { namedCurve: 'P-384' }),
     ]);
     const publicJwk = ({ publicKey }) => {
       const { kty, n, e } = publicKey.export({ format: 'jwk' });
       return { kty, n, e };
     };
-    const mainJwk = publicJwk(main);
-    const kid = rsaThumbprint(mainJwk);
+    const ecJwk = ({ publicKey }) => {
+      const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+      return { kty, crv, x, y };
+    };
+    const withKid = (pair, jwk, alg) => {
+      const kid = jwk.kty === 'RSA' ? rsaThumbprint(jwk) : ecThumbprint(jwk);
+      return { privateKey: pair.privateKey, kid, jwk: { ...jwk, kid, alg, use: 'sig' } };
+    };
     return {
-      main: { privateKey: main.privateKey, kid, jwk: { ...mainJwk, kid, alg: 'RS256', use: 'sig' } },
+      main: withKid(main, publicJwk(main), 'RS256'),
       single: { privateKey: single.privateKey, kid: undefined, jwk: { ...publicJwk(single), alg: 'RS256', use: 'sig' } },
+      RS384: withKid(rs384, publicJwk(rs384), 'RS384'),
+      ES256: withKid(es256, ecJwk(es256), 'ES256'),
+      ES384: withKid(es384, ecJwk(es384), 'ES384'),
     };
   })();
   return keysPromise;
+}
+
+/** RFC 7638 thumbprint of an EC public JWK. */
+export function ecThumbprint({ crv, kty, x, y }) {
+  return createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
 }

@@ -91,7 +91,9 @@ const SCENARIO = {
   grant_scopes: 'string', // granted instead of what was asked; echoed in the token `scope`
   token_status: [400, 500], // token endpoint fails (400 = invalid_grant)
   token_delay_ms: 'number', // token endpoint answers late
-  id_token: ['bad_signature', 'wrong_iss', 'wrong_aud', 'expired', 'wrong_nonce', 'no_fhir_user'],
+  // key_alg_mismatch: signed RS384 with the key /jwk publishes for RS256 only (RFC 8725 §3.1: refuse)
+  id_token: ['bad_signature', 'wrong_iss', 'wrong_aud', 'expired', 'wrong_nonce', 'no_fhir_user', 'key_alg_mismatch'],
+  id_token_alg: ['RS256', 'RS384', 'ES256', 'ES384'], // signed with /jwk's key for this alg (default RS256)
   fhir_delay_ms: 'number', // every FHIR call with this launch's token answers late
   patch_status: [409, 412, 422, 423, 424, 500], // a valid Appointment PATCH fails with this status
 };
@@ -453,7 +455,8 @@ async function clientCredentials(ctx, form) {
 
 function idToken(ctx, code, client) {
   const { launch } = code;
-  const key = ctx.tenant.jwks === 'single' ? ctx.state.keys.single : ctx.state.keys.main;
+  const alg = launch.scenario.id_token_alg ?? 'RS256';
+  const key = ctx.tenant.jwks === 'single' ? ctx.state.keys.single : alg === 'RS256' ? ctx.state.keys.main : ctx.state.keys[alg];
   const user = ctx.state.store.get(ctx.tenant.name).Practitioner.get(launch.practitioner);
   const now = nowS();
   const claims = {
@@ -479,7 +482,8 @@ function idToken(ctx, code, client) {
     case 'no_fhir_user': delete claims.fhirUser; break;
     default: break;
   }
-  const header = { alg: 'RS256', typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) };
+  const signedAlg = launch.scenario.id_token === 'key_alg_mismatch' ? 'RS384' : alg;
+  const header = { alg: signedAlg, typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) };
   const jwt = signJwt(header, claims, key.privateKey);
   return launch.scenario.id_token === 'bad_signature' ? corruptSignature(jwt) : jwt;
 }
@@ -488,7 +492,7 @@ function idToken(ctx, code, client) {
 // JWKS and the access-token lookup the FHIR server uses
 // ---------------------------------------------------------------------------------------------
 
-export const jwks = (ctx) => json(200, { keys: [ctx.state.keys.main.jwk] });
+export const jwks = (ctx) => json(200, { keys: ['main', 'RS384', 'ES256', 'ES384'].map((k) => ctx.state.keys[k].jwk) });
 export const jwksSingle = (ctx) => json(200, { keys: [ctx.state.keys.single.jwk] });
 
 /** The live grant behind `Authorization: Bearer <token>` for this tenant, or undefined. */

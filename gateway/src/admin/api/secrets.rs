@@ -108,7 +108,7 @@ pub async fn put(req: &mut Request, ctx: &Ctx, who: &Principal, id: &str, name: 
             ),
         )
     })?;
-    let sealed = secrets::seal(&key, id, &name, value.expose(), crate::crypto::random_bytes());
+    let sealed = secrets::seal(&key, id, &name, value.expose(), crate::crypto::random_bytes()).await?;
     ConfigStore::new(&ctx.env)?.set_secret(id, &name, Some(sealed), &who.subject, &crate::clock::now_iso()).await?;
     no_content()
 }

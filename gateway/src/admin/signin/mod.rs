@@ -100,7 +100,7 @@ pub async fn start(ctx: &Ctx) -> Result<Response> {
         .append_pair("nonce", &s.nonce)
         .append_pair("code_challenge", &pkce_challenge(&s.code_verifier))
         .append_pair("code_challenge_method", "S256");
-    let sealed = seal::seal(&key, PURPOSE, &s, random_bytes());
+    let sealed = seal::seal(&key, PURPOSE, &s, random_bytes()).await?;
     crate::http::redirect_setting_cookie(
         302,
         url.as_str(),
@@ -138,7 +138,7 @@ async fn callback_inner<'a>(req: &Request, ctx: &Ctx, param: &impl Fn(&str) -> O
         Error::bad_request("signin_cookie_missing", format!("This answer does not belong to a sign-in started in this browser, or it took longer than 10 minutes. {AGAIN} (Cookies for Visitgate must be allowed.)"))
     })?;
     let key = crate::seal::cookie_key(ctx)?;
-    let s: SigninState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).map_err(|e| match e {
+    let s: SigninState = seal::open(&key, PURPOSE, &sealed, crate::clock::now_secs()).await.map_err(|e| match e {
         OpenError::Expired => Error::bad_request("signin_state_expired", format!("The sign-in took longer than 10 minutes. {AGAIN}")),
         OpenError::Invalid => Error::bad_request(
             "signin_state_invalid",
@@ -167,11 +167,15 @@ async fn callback_inner<'a>(req: &Request, ctx: &Ctx, param: &impl Fn(&str) -> O
         return Err(Error::bad_request("signin_state_replayed", format!("This sign-in answer was already used. {AGAIN}")));
     }
     let id_token = token?;
-    let verify = |keys: &jsonwebtoken::jwk::JwkSet| {
-        id_token::verify_oidc(&id_token, keys, &config.issuer, &config.client_id, &s.nonce, crate::clock::now_secs())
+    let expect = id_token::Expect {
+        issuer: &config.issuer,
+        client_id: &config.client_id,
+        nonce: &s.nonce,
+        now: crate::clock::now_secs(),
+        fhir_user: false,
     };
-    let claims = match verify(&discovery::keys(&config.issuer, &p, false).await?) {
-        Err(IdTokenError::UnknownKey) => verify(&discovery::keys(&config.issuer, &p, true).await?),
+    let claims = match id_token::verify(&id_token, &discovery::keys(&config.issuer, &p, false).await?, expect).await {
+        Err(IdTokenError::UnknownKey) => id_token::verify(&id_token, &discovery::keys(&config.issuer, &p, true).await?, expect).await,
         other => other,
     }
     .map_err(|e| Error::new(401, &e.code().replace("id_token", "signin_id_token"), id_token_message(e)))?;
