@@ -62,7 +62,7 @@ enum Progress {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 enum Command {
     /// `key`: the caller's Idempotency-Key; a repeat answers the order it started.

@@ -30,7 +30,7 @@ pub const LOGIN_LINK_TTL_MS: f64 = 10.0 * 60.0 * 1000.0;
 const OBJECT_NAME: &str = "config";
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     Get {
         id: String,

@@ -10,7 +10,7 @@ use crate::error::Result;
 pub const BINDING: &str = "OPT_OUT";
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum Command {
     Stop { hash: String },
     Start { hash: String },

@@ -1,6 +1,11 @@
 //! JSON commands to Durable Objects, and their answers. Errors raised in
 //! an object travel back as the same `{status, code, message}` the worker
 //! would have produced itself.
+//!
+//! Command enums are externally tagged (`{"open": {…}}`, serde's default):
+//! an internally tagged one (`{"cmd": "open", …}`) makes serde buffer each
+//! command, and every type it carries, through its private `Content` type,
+//! a second copy of all those deserializers (about 210 KiB of wasm).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -133,7 +133,7 @@ pub struct OpenReply {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // built once per request and serialised at once
 pub enum Command {
     Open {
