@@ -31,7 +31,9 @@ fn too_large() -> Error {
 
 /// Maps serde's error to `{code, message, field}`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    // From text, as every JSON the gateway reads (one deserializer per type).
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::bad_request("malformed_json", "The body is not valid JSON (not UTF-8)."))?;
+    serde_json::from_str(text).map_err(|e| {
         let text = e.to_string();
         let quoted = text.split('`').nth(1).map(str::to_string);
         let clean = text.split(" at line ").next().unwrap_or(&text).to_string();

@@ -97,7 +97,7 @@ fn unframe(value: &str) -> Result<([u8; 12], Vec<u8>), OpenError> {
 }
 
 fn unseal_json<T: DeserializeOwned + Expiring>(plain: &[u8], now: u64) -> Result<T, OpenError> {
-    let value: T = serde_json::from_slice(plain).map_err(|_| OpenError::Invalid)?;
+    let value: T = std::str::from_utf8(plain).ok().and_then(|t| serde_json::from_str(t).ok()).ok_or(OpenError::Invalid)?;
     if value.expires_at() <= now {
         return Err(OpenError::Expired);
     }

@@ -40,11 +40,11 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
 async fn resolve(ctx: &Ctx, iss: &str) -> Result<(IssEntry, Option<Discovery>)> {
     let store = kv::store(&ctx.env)?;
     let (entry, cached) = futures_util::future::join(
-        store.get(&kv_keys::iss(iss)).json::<IssEntry>(),
-        store.get(&kv_keys::discovery(iss)).json::<Discovery>(),
+        kv::json::<IssEntry>(&store, &kv_keys::iss(iss)),
+        kv::json::<Discovery>(&store, &kv_keys::discovery(iss)),
     )
     .await;
-    let entry = entry.map_err(worker::Error::from)?.ok_or_else(|| {
+    let entry = entry?.ok_or_else(|| {
         Error::new(404, "launch_unknown_iss", format!("This EHR is not set up for virtual visits (tenant config not found for {iss}). If this is the test system, check that the test FHIR base URL is configured in the Visitgate admin portal."))
     })?;
     Ok((entry, cached.ok().flatten()))

@@ -71,7 +71,7 @@ pub async fn look(ctx: &Ctx, channels: &Channels<'_>, entry: &IssEntry, watch: &
         Err(e) => return Look { problem: Some(e.body.code), ..Default::default() },
     };
     let health_key = kv_keys::watch_health(&entry.base_id);
-    let mut health: Health = store.get(&health_key).json().await.ok().flatten().unwrap_or_default();
+    let mut health: Health = kv::json(&store, &health_key).await.ok().flatten().unwrap_or_default();
     if watch.is_empty() {
         let why = Error::new(
             409,
@@ -173,7 +173,7 @@ async fn look_inner(
         }
     }
     let memory_key = kv_keys::watch_memory(&entry.base_id);
-    let mut memory: BTreeMap<String, Seen> = store.get(&memory_key).json().await.ok().flatten().unwrap_or_default();
+    let mut memory: BTreeMap<String, Seen> = kv::json(&store, &memory_key).await.ok().flatten().unwrap_or_default();
     let listed: Vec<Found> = found
         .iter()
         .map(|(r, (_, v))| Found {

@@ -28,7 +28,7 @@ struct Job {
 }
 
 pub async fn id_token(mut req: Request, _ctx: &Ctx) -> Result<Response> {
-    let job: Job = req.json().await.map_err(|e| Error::bad_request("bench_body", e.to_string()))?;
+    let job: Job = crate::http::parse_json(&req.bytes().await?)?;
     let expect = Expect { issuer: &job.issuer, client_id: &job.client_id, nonce: &job.nonce, now: job.now, fhir_user: true };
     for _ in 0..job.n.clamp(1, 10_000) {
         id_token::verify(&job.token, &job.jwks, expect).await.map_err(|e| Error::new(401, e.code(), e.message()))?;

@@ -109,7 +109,7 @@ pub async fn get(env: &Env, tenant_id: &str, name: &str) -> Option<Secret> {
         return Some(v);
     }
     let kv = env.kv(crate::storage::kv::BINDING).ok()?;
-    let map: BTreeMap<String, String> = kv.get(&shared::kv_keys::secrets(tenant_id)).json().await.ok()??;
+    let map: BTreeMap<String, String> = crate::storage::kv::json(&kv, &shared::kv_keys::secrets(tenant_id)).await.ok()??;
     open(&key(env)?, tenant_id, name, map.get(name)?).await
 }
 

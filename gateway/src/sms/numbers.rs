@@ -14,6 +14,7 @@ use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
 use crate::storage::config::ConfigStore;
+use crate::storage::durable;
 use crate::upstream::acs_auth;
 use crate::upstream::{send, UpstreamError, UpstreamResponse};
 
@@ -144,7 +145,7 @@ pub struct NumberOrderObject {
 
 impl NumberOrderObject {
     async fn orders(&self) -> worker::Result<Vec<Order>> {
-        Ok(self.state.storage().get("orders").await?.unwrap_or_default())
+        Ok(durable::get(&self.state.storage(), "orders").await?.unwrap_or_default())
     }
 
     /// Writes one order back into the list as it is now: never a list read
@@ -155,7 +156,7 @@ impl NumberOrderObject {
             Some(o) => *o = order.clone(),
             None => orders.push(order.clone()),
         }
-        self.state.storage().put("orders", &orders).await
+        durable::put(&self.state.storage(), "orders", &orders).await
     }
 
     /// One step of every running order; another alarm while any still runs.
@@ -163,7 +164,7 @@ impl NumberOrderObject {
     /// never repeats a purchase that went through.
     async fn progress(&self) -> Result<()> {
         let storage = self.state.storage();
-        let tenant_id: String = storage.get("tenant_id").await?.unwrap_or_default();
+        let tenant_id: String = durable::get(&storage, "tenant_id").await?.unwrap_or_default();
         let now = crate::clock::now_secs();
         let running: Vec<Order> = self.orders().await?.into_iter().filter(|o| o.status == OrderStatus::Running).collect();
         for mut order in running {
@@ -202,7 +203,7 @@ impl DurableObject for NumberOrderObject {
                 Command::Start { tenant_id, order, key } => {
                     let key_slot = key.map(|k| format!("key:{}", crate::crypto::sha256_hex(&k)));
                     if let Some(slot) = &key_slot {
-                        if let Some(id) = storage.get::<String>(slot).await? {
+                        if let Some(id) = durable::get::<String>(&storage, slot).await? {
                             if let Some(same) = self.orders().await?.into_iter().find(|o| o.id == id) {
                                 return Ok(serde_json::to_value(same)?);
                             }
@@ -220,12 +221,12 @@ impl DurableObject for NumberOrderObject {
                             ),
                         ));
                     }
-                    storage.put("tenant_id", &tenant_id).await?;
+                    durable::put(&storage, "tenant_id", &tenant_id).await?;
                     orders.retain(|o| o.updated_at + 7 * 86_400 > crate::clock::now_secs());
                     orders.push(order.clone());
-                    storage.put("orders", &orders).await?;
+                    durable::put(&storage, "orders", &orders).await?;
                     if let Some(slot) = &key_slot {
-                        storage.put(slot, &order.id).await?;
+                        durable::put(&storage, slot, &order.id).await?;
                     }
                     storage.set_alarm(0).await?;
                     Ok(serde_json::to_value(order)?)

@@ -17,8 +17,15 @@ pub fn store(env: &Env) -> Result<KvStore> {
     Ok(env.kv(BINDING)?)
 }
 
-async fn json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>> {
-    Ok(kv.get(key).json().await.map_err(worker::Error::from)?)
+/// A JSON value from KV. Read as text and parsed by serde_json, as every
+/// JSON the gateway reads is: KV's own `json()` parses in JS and converts
+/// through serde-wasm-bindgen, a second deserializer per type in the wasm
+/// (and slower: one JS call per field).
+pub async fn json<T: serde::de::DeserializeOwned>(kv: &KvStore, key: &str) -> Result<Option<T>> {
+    match kv.get(key).text().await.map_err(worker::Error::from)? {
+        Some(text) => Ok(Some(serde_json::from_str(&text)?)),
+        None => Ok(None),
+    }
 }
 
 /// A tenant as last published by the config store.

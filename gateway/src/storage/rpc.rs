@@ -33,7 +33,12 @@ where
     T: Serialize,
     F: std::future::Future<Output = Result<T>>,
 {
-    let reply = match req.json::<C>().await {
+    // serde_json, not the runtime's JSON: one deserializer per type.
+    let cmd = match req.text().await {
+        Ok(t) => serde_json::from_str::<C>(&t).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let reply = match cmd {
         Ok(cmd) => handle(cmd).await,
         Err(e) => Err(Error::internal(format!("{what} command: {e}"))),
     };

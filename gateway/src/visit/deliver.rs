@@ -10,6 +10,7 @@ use shared::sms::MessageKind;
 use super::client::{Channel, Delivery, DeliveryReply, Due, DueRequest, EmailOut, Event, Outcome, OutcomeState, SmsOut};
 use super::object::VisitObject;
 use crate::error::Result;
+use crate::storage::durable;
 use crate::upstream::SendOutcome;
 
 fn slot(ch: Channel, key: &str) -> String {
@@ -29,8 +30,8 @@ impl VisitObject {
     async fn started(&self, key: &str) -> worker::Result<bool> {
         let storage = self.state.storage();
         for ch in [Channel::Sms, Channel::Email] {
-            if storage.get::<serde_json::Value>(&slot(ch, key)).await?.is_some()
-                || storage.get::<serde_json::Value>(&format!("try:{}", slot(ch, key))).await?.is_some()
+            if durable::get::<serde_json::Value>(&storage, &slot(ch, key)).await?.is_some()
+                || durable::get::<serde_json::Value>(&storage, &format!("try:{}", slot(ch, key))).await?.is_some()
             {
                 return Ok(true);
             }
@@ -51,10 +52,10 @@ impl VisitObject {
         let mut ready = vec![];
         let mut wait_until: Option<u64> = None;
         for &ch in channels {
-            if storage.get::<serde_json::Value>(&slot(ch, &key)).await?.is_some() {
+            if durable::get::<serde_json::Value>(&storage, &slot(ch, &key)).await?.is_some() {
                 continue;
             }
-            match storage.get::<Attempts>(&format!("try:{}", slot(ch, &key))).await? {
+            match durable::get::<Attempts>(&storage, &format!("try:{}", slot(ch, &key))).await? {
                 Some(a) if a.next_at > now => wait_until = Some(wait_until.map_or(a.next_at, |w| w.min(a.next_at))),
                 _ => ready.push(ch),
             }
@@ -72,11 +73,11 @@ impl VisitObject {
         let DueRequest { visit_ref, info, now, reminder_offsets_minutes, channels } = req;
         let storage = self.state.storage();
         self.keep_info(&info).await?;
-        storage.put("visit_ref", &visit_ref).await?;
+        durable::put(&storage, "visit_ref", &visit_ref).await?;
         let key_for = |kind: MessageKind| kind.delivery_key(info.start.as_deref());
-        let told: Option<String> = storage.get("told_start").await?;
+        let told: Option<String> = durable::get(&storage, "told_start").await?;
         if info.appointment_status == "cancelled" {
-            let code = storage.get::<String>("link_code").await?.unwrap_or_default();
+            let code = durable::get::<String>(&storage, "link_code").await?.unwrap_or_default();
             if !code.is_empty() {
                 self.revoke_link(&code).await?;
             }
@@ -103,7 +104,7 @@ impl VisitObject {
             }
         }
         let start = info.start.as_deref().map(js_sys::Date::parse).filter(|t| !t.is_nan()).map(|t| (t / 1000.0) as u64);
-        let told_at: u64 = storage.get("told_at").await?.unwrap_or(0);
+        let told_at: u64 = durable::get(&storage, "told_at").await?.unwrap_or(0);
         if let Some(minutes) = start.and_then(|s| shared::schedule::due_reminder(s, now, &reminder_offsets_minutes, told_at)) {
             let link_code = self.ensure_link(&info, &visit_ref).await?;
             let key = format!("reminder:{minutes}:{}", info.start.as_deref().unwrap_or_default());
@@ -127,7 +128,7 @@ impl VisitObject {
         let storage = self.state.storage();
         let slot = slot(ch, &d.key);
         let try_key = format!("try:{slot}");
-        if let Some(done) = storage.get::<Outcome>(&slot).await? {
+        if let Some(done) = durable::get::<Outcome>(&storage, &slot).await? {
             return Ok(done);
         }
         let kind = d.key.split(':').next().unwrap_or_default().to_string();
@@ -140,12 +141,12 @@ impl VisitObject {
             Ok(out) => out,
             Err(why) => {
                 let (outcome, event) = finish(OutcomeState::Failed, Some(why.clone()), "failed");
-                storage.put(&slot, &outcome).await?;
+                durable::put(&storage, &slot, &outcome).await?;
                 self.push(event).await?;
                 return Ok(outcome);
             }
         };
-        let mut attempts = storage.get::<Attempts>(&try_key).await?.unwrap_or(Attempts {
+        let mut attempts = durable::get::<Attempts>(&storage, &try_key).await?.unwrap_or(Attempts {
             attempts: 0,
             next_at: 0,
             first_sent: crate::clock::rfc1123(d.now),
@@ -158,13 +159,13 @@ impl VisitObject {
             if let Some(hash) = crate::storage::opt_out::number_hash(&self.env, &sms.to) {
                 if crate::storage::opt_out::is_opted_out(&self.env, &d.tenant_id, hash).await? {
                     let (outcome, event) = finish(OutcomeState::Skipped, Some("the patient opted out (STOP)".into()), "skipped");
-                    storage.put(&slot, &outcome).await?;
+                    durable::put(&storage, &slot, &outcome).await?;
                     self.push(event).await?;
                     return Ok(outcome);
                 }
             }
         }
-        storage.put(&try_key, &attempts).await?;
+        durable::put(&storage, &try_key, &attempts).await?;
         let mut result = out.send(&self.env, d, &attempts.first_sent).await;
         for wait_ms in [500, 1500] {
             if !matches!(result, SendOutcome::Retry(_)) {
@@ -176,8 +177,8 @@ impl VisitObject {
         let (outcome, event) = match result {
             SendOutcome::Sent { .. } => {
                 if let Some(start) = &d.start {
-                    storage.put("told_start", start).await?;
-                    storage.put("told_at", d.now).await?;
+                    durable::put(&storage, "told_start", &start).await?;
+                    durable::put(&storage, "told_at", &d.now).await?;
                 }
                 finish(OutcomeState::Sent, None, "sent")
             }
@@ -187,7 +188,7 @@ impl VisitObject {
                 match shared::schedule::retry_delay_secs(attempts.attempts).filter(|_| d.retry_later) {
                     Some(delay) => {
                         attempts.next_at = d.now + delay;
-                        storage.put(&try_key, &attempts).await?;
+                        durable::put(&storage, &try_key, &attempts).await?;
                         let detail = format!("{why}; trying again in {} min", delay / 60);
                         self.push(Event::new(&format!("{}_failed", ch.name()), None, Some(detail.clone()))).await?;
                         return Ok(Outcome { state: OutcomeState::Retrying, detail: Some(detail), next_at: Some(attempts.next_at) });
@@ -199,7 +200,7 @@ impl VisitObject {
                 }
             }
         };
-        storage.put(&slot, &outcome).await?;
+        durable::put(&storage, &slot, &outcome).await?;
         storage.delete(&try_key).await?;
         self.push(event).await?;
         Ok(outcome)

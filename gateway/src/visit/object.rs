@@ -11,7 +11,7 @@ use super::client::{patient_waiting, Command, Event, OpenReply, PatientView, Ref
 use crate::clock::iso_ms;
 use crate::error::{Error, Result};
 use crate::reports::events::{flush_visit, StoredEvent, VisitRecord};
-use crate::storage::kv;
+use crate::storage::{durable, kv};
 use crate::video::Meeting;
 
 /// How soon new events reach the reports (batched per visit).
@@ -27,11 +27,13 @@ pub struct VisitObject {
 impl VisitObject {
     async fn status(&self) -> worker::Result<Status> {
         let storage = self.state.storage();
+        // One storage call: the patient's page asks for this on every poll.
+        let [info, meeting, events, link_code] = durable::get_many(&storage, ["info", "meeting", "events", "link_code"]).await?;
         Ok(Status {
-            info: storage.get("info").await?,
-            meeting: storage.get("meeting").await?,
-            events: storage.get("events").await?.unwrap_or_default(),
-            link_code: storage.get("link_code").await?,
+            info: durable::decode_opt("info", info)?,
+            meeting: durable::decode_opt("meeting", meeting)?,
+            events: durable::decode_opt("events", events)?.unwrap_or_default(),
+            link_code: durable::decode_opt("link_code", link_code)?,
         })
     }
 
@@ -40,7 +42,7 @@ impl VisitObject {
     pub(super) async fn push(&self, mut event: Event) -> worker::Result<Option<Refusal>> {
         event.detail = event.detail.map(super::bounds::clip);
         let storage = self.state.storage();
-        let mut events: Vec<Event> = storage.get("events").await?.unwrap_or_default();
+        let mut events: Vec<Event> = durable::get(&storage, "events").await?.unwrap_or_default();
         if let Err(why) = super::bounds::admit(&events, &event.kind) {
             return Ok(Some(why));
         }
@@ -49,7 +51,7 @@ impl VisitObject {
         if patient_waiting(&events) && has(&PROVIDER_PRESENT, &events) && !has(&["patient_admitted"], &events) {
             events.push(Event::new("patient_admitted", None, None));
         }
-        storage.put("events", &events).await?;
+        durable::put(&storage, "events", &events).await?;
         // The reports get the new events from an alarm, off this request's
         // path (sooner than the expiry alarm that may be set).
         let due = crate::clock::now_ms() as i64 + REPORT_DELAY_MS;
@@ -66,12 +68,12 @@ impl VisitObject {
     /// alarm for it if none is set.
     pub(super) async fn keep_info(&self, info: &VisitInfo) -> worker::Result<()> {
         let storage = self.state.storage();
-        storage.put("info", info).await?;
+        durable::put(&storage, "info", &info).await?;
         let now = crate::clock::now_ms() as i64;
         let retention = shared::retention::Retention { visit_days: info.visit_days, ..Default::default() };
         let end = info.end.as_deref().and_then(iso_ms).map(|e| e.max(now));
         let expires = retention.visit_expires_ms(end, now);
-        storage.put("expires_at_ms", expires).await?;
+        durable::put(&storage, "expires_at_ms", &expires).await?;
         if storage.get_alarm().await?.is_none() {
             storage.set_alarm((expires - now).max(0)).await?;
         }
@@ -84,7 +86,7 @@ impl VisitObject {
         let storage = self.state.storage();
         let status = self.status().await?;
         let Some(info) = &status.info else { return Ok(()) };
-        let flushed: usize = storage.get("report_flushed").await?.unwrap_or(0);
+        let flushed: usize = durable::get(&storage, "report_flushed").await?.unwrap_or(0);
         if flushed >= status.events.len() && flushed > 0 {
             return Ok(());
         }
@@ -111,7 +113,7 @@ impl VisitObject {
                 })
             })
             .collect();
-        let visit_ref: String = storage.get("visit_ref").await?.unwrap_or_default();
+        let visit_ref: String = durable::get(&storage, "visit_ref").await?.unwrap_or_default();
         let record = VisitRecord {
             visit_ref: &visit_ref,
             tenant_id: &info.tenant_id,
@@ -125,7 +127,7 @@ impl VisitObject {
             return Ok(());
         }
         flush_visit(&self.env, &record, &new).await?;
-        storage.put("report_flushed", status.events.len()).await?;
+        durable::put(&storage, "report_flushed", &status.events.len()).await?;
         Ok(())
     }
 
@@ -162,7 +164,7 @@ impl VisitObject {
     pub(super) async fn revoke_link(&self, code: &str) -> Result<()> {
         let store = kv::store(&self.env)?;
         let key = shared::kv_keys::patient_link(code);
-        if let Some(mut link) = store.get(&key).json::<shared::patient_link::PatientLink>().await.map_err(worker::Error::from)? {
+        if let Some(mut link) = kv::json::<shared::patient_link::PatientLink>(&store, &key).await? {
             if !link.revoked {
                 link.revoked = true;
                 let ttl = link.expires_at.saturating_sub(crate::clock::now_secs()) + shared::patient_link::REMEMBER_EXPIRED_SECS;
@@ -183,8 +185,8 @@ impl VisitObject {
     /// a new link and the old one stops working.
     pub(super) async fn ensure_link(&self, info: &VisitInfo, visit_ref: &str) -> Result<String> {
         let storage = self.state.storage();
-        if let Some(code) = storage.get::<String>("link_code").await? {
-            let link_start: Option<String> = storage.get("link_start").await?;
+        if let Some(code) = durable::get::<String>(&storage, "link_code").await? {
+            let link_start: Option<String> = durable::get(&storage, "link_start").await?;
             if link_start.is_none() || link_start == info.start {
                 return Ok(code);
             }
@@ -210,9 +212,9 @@ impl VisitObject {
             .execute()
             .await
             .map_err(worker::Error::from)?;
-        storage.put("link_code", &code).await?;
+        durable::put(&storage, "link_code", &code).await?;
         match &info.start {
-            Some(start) => storage.put("link_start", start).await?,
+            Some(start) => durable::put(&storage, "link_start", &start).await?,
             None => {
                 storage.delete("link_start").await?;
             }
@@ -245,17 +247,17 @@ impl VisitObject {
             Command::Event { event } => Ok(serde_json::to_value(self.push(event).await?)?),
             Command::Report { tenant_id, event, dedupe } => {
                 let storage = self.state.storage();
-                let info: Option<VisitInfo> = storage.get("info").await?;
+                let info: Option<VisitInfo> = durable::get(&storage, "info").await?;
                 if info.is_none_or(|i| i.tenant_id != tenant_id) {
                     return Ok(serde_json::Value::Bool(false));
                 }
                 let seen_key = format!("seen:{}", crate::crypto::sha256_hex(&dedupe));
-                if storage.get::<bool>(&seen_key).await?.is_some() {
+                if durable::get::<bool>(&storage, &seen_key).await?.is_some() {
                     return Ok(serde_json::Value::Bool(false));
                 }
                 let recorded = self.push(event).await?.is_none();
                 if recorded {
-                    storage.put(&seen_key, true).await?;
+                    durable::put(&storage, &seen_key, &true).await?;
                 }
                 Ok(serde_json::Value::Bool(recorded))
             }
@@ -280,9 +282,9 @@ impl VisitObject {
                 let _guard = self.lock.lock().await;
                 let storage = self.state.storage();
                 self.keep_info(&info).await?;
-                storage.put("visit_ref", &visit_ref).await?;
-                let existing: Option<Meeting> = storage.get("meeting").await?;
-                let made_for: Option<String> = storage.get("meeting_start").await?;
+                durable::put(&storage, "visit_ref", &visit_ref).await?;
+                let existing: Option<Meeting> = durable::get(&storage, "meeting").await?;
+                let made_for: Option<String> = durable::get(&storage, "meeting_start").await?;
                 let retimed = existing.is_some() && made_for.is_some() && info.start.is_some() && made_for != info.start;
                 // A visit moved before anyone joined gets a meeting for its new time (the
                 // launch's write-back then replaces the links); only then are events read.
@@ -297,9 +299,9 @@ impl VisitObject {
                                 request.external_id = format!("{}-{}", request.external_id, &crate::crypto::sha256_hex(start)[..8]);
                             }
                             let m = crate::video::create_or_get(&self.env, &info.tenant_id, &video, &request).await?;
-                            storage.put("meeting", &m).await?;
+                            durable::put(&storage, "meeting", &m).await?;
                             if let Some(start) = &info.start {
-                                storage.put("meeting_start", start).await?;
+                                durable::put(&storage, "meeting_start", &start).await?;
                             }
                             match old {
                                 None => self.push(Event::new("meeting_created", None, Some(m.provider.clone()))).await?,
@@ -353,7 +355,7 @@ impl DurableObject for VisitObject {
         crate::retry::after_success(&storage).await?;
         // Past its retention: the visit's object forgets everything.
         let now = crate::clock::now_ms() as i64;
-        match storage.get::<i64>("expires_at_ms").await? {
+        match durable::get::<i64>(&storage, "expires_at_ms").await? {
             Some(at) if at <= now => self.forget().await?,
             Some(at) => storage.set_alarm(at - now).await?,
             None => {}

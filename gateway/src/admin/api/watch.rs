@@ -110,7 +110,7 @@ pub async fn get(ctx: &Ctx, who: &Principal, id: &str, base_id: &str) -> Result<
     let base_id = id_param(base_id, "fhir_base")?;
     let tenant = load(ctx, who, id).await?;
     let b = base(&tenant, base_id)?;
-    let health: Health = kv::store(&ctx.env)?.get(&kv_keys::watch_health(&b.id)).json().await.ok().flatten().unwrap_or_default();
+    let health: Health = kv::json(&kv::store(&ctx.env)?, &kv_keys::watch_health(&b.id)).await.ok().flatten().unwrap_or_default();
     json(200, &WatchView { watch: b.watch.clone(), health })
 }
 
