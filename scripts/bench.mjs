@@ -11,9 +11,12 @@
 //   5. CPU of the hot paths natively (criterion)
 //   6. report queries over 100,000 events in local D1 (scripts/bench-reports.mjs)
 //   7. one RS256 id_token check inside workerd (WebCrypto), beside the pure-Rust figure of 5
+//   9. startup: V8 compiling the gateway's wasm, beside the minimal Rust Worker's (tests/minimal-worker)
+//   8. mixed load: BENCH_MIX_CONNS (50) connections for BENCH_MIX_SECONDS (60) over what a clinic's
+//      day sends (patient pages, lobby polls, provider pages, the lobby script, health checks)
 //
 // Options (environment): BENCH_DELAY_MS (50), BENCH_LAUNCHES (50), BENCH_WRK_SECONDS (10),
-// BENCH_SKIP (comma list of: wrk, launch, reference, criterion, reports, idtoken).
+// BENCH_SKIP (comma list of: wrk, launch, reference, criterion, reports, idtoken, mixed).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -43,7 +46,7 @@ const log = (...a) => process.stderr.write(`bench: ${a.join(' ')}\n`);
 {
   const wasm = readFileSync(join(ROOT, 'gateway', 'build', 'index_bg.wasm'));
   add('size', 'gateway wasm', kib(wasm.length), 'KiB raw');
-  add('size', 'gateway wasm gzip', kib(gz(wasm)), 'KiB', 'budget 800');
+  add('size', 'gateway wasm gzip', kib(gz(wasm)), 'KiB', 'budget 450');
   const out = mkdtempSync(join(tmpdir(), 'vg-deploy-'));
   const dry = spawnSync(join(ROOT, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', out], {
     cwd: ROOT, encoding: 'utf8', env: { ...process.env, VISITGATE_SKIP_BUILD: '1', CI: '1', WRANGLER_SEND_METRICS: 'false' },
@@ -61,7 +64,30 @@ const log = (...a) => process.stderr.write(`bench: ${a.join(' ')}\n`);
   const sum = (f) => files.reduce((a, b) => a + f(b), 0);
   add('size', 'portal first load', kib(sum((b) => b.length)), 'KiB raw', 'wasm + js + css');
   add('size', 'portal first load gzip', kib(sum(gz)), 'KiB');
-  add('size', 'portal first load brotli', kib(sum(br)), 'KiB', 'budget 250');
+  add('size', 'portal first load brotli', kib(sum(br)), 'KiB', 'budget 150');
+}
+
+// 9. Startup ---------------------------------------------------------------------------------------
+// A new isolate compiles the Worker's wasm before its first request (workerd and Node share V8);
+// the time grows with the size. Compared with the smallest Rust Worker on the same crate and tools.
+{
+  const minimal = join(ROOT, 'tests', 'minimal-worker', 'build', 'index_bg.wasm');
+  const compile = async (bytes, n = 25) => {
+    const ms = [];
+    for (let i = 0; i < n; i++) { const t0 = performance.now(); await WebAssembly.compile(bytes); ms.push(performance.now() - t0); }
+    return pct(ms, 50);
+  };
+  const gw = readFileSync(join(ROOT, 'gateway', 'build', 'index_bg.wasm'));
+  const g = await compile(gw);
+  add('startup (V8 wasm compile, Node)', 'gateway', round(g, 2), 'ms', `${kib(gz(gw))} KiB gzip, median of 25`);
+  if (existsSync(minimal)) {
+    const mb = readFileSync(minimal);
+    const m = await compile(mb);
+    add('startup (V8 wasm compile, Node)', 'minimal Rust Worker', round(m, 2), 'ms', `${kib(gz(mb))} KiB gzip`);
+    add('startup (V8 wasm compile, Node)', 'gateway above the minimal Worker', round(g - m, 2), 'ms');
+  } else {
+    log('no minimal Worker build (scripts/bench.sh builds it)');
+  }
 }
 
 // 5. CPU of the hot paths (criterion) ---------------------------------------------------------
@@ -76,7 +102,7 @@ if (!SKIP.has('criterion')) {
 }
 
 // 2–4. One stack with the stand-ins delaying each request by DELAY ms --------------------------
-if (!(SKIP.has('wrk') && SKIP.has('launch') && SKIP.has('reference') && SKIP.has('idtoken'))) {
+if (!['wrk', 'launch', 'reference', 'idtoken', 'mixed'].every((k) => SKIP.has(k))) {
   log(`starting the gateway and stand-ins (delay ${DELAY} ms per stand-in request)…`);
   const ctx = await startLaunchStack({ delayMs: DELAY, vars: { BENCH_ROUTES: '1' } });
   const { stack, sb } = ctx;
@@ -157,6 +183,19 @@ if (!(SKIP.has('wrk') && SKIP.has('launch') && SKIP.has('reference') && SKIP.has
       const native = rows.find((r) => r.name === 'validate_id_token_rs256_pure_rust');
       if (native) add('cpu (in workerd)', 'share of the pure-Rust check (native)', round((us.per * 1000) / native.value, 2), '×', 'below 1: faster in the Worker than pure Rust natively');
     }
+
+    if (!SKIP.has('mixed')) {
+      const seconds = Number(process.env.BENCH_MIX_SECONDS ?? 60);
+      const conns = Number(process.env.BENCH_MIX_CONNS ?? 50);
+      log(`mixed load: ${conns} connections for ${seconds} s…`);
+      const m = await mixedLoad(ctx, seconds, conns);
+      const g = `mixed load (${conns} conn, ${seconds} s)`;
+      add(g, 'requests', m.total, '', `${round(m.total / seconds, 0)} req/s overall`);
+      add(g, 'errors (non-2xx or failed)', m.errors, '', m.errors ? m.firstError : 'none');
+      for (const [kind, xs] of Object.entries(m.byKind)) {
+        add(g, `${kind} p50 / p95 / p99`, `${round(pct(xs, 50))} / ${round(pct(xs, 95))} / ${round(pct(xs, 99))}`, 'ms', `${xs.length} requests`);
+      }
+    }
   } finally {
     await ctx.stack.stop();
   }
@@ -206,6 +245,54 @@ async function idTokenInWorker(url, n = 400, rounds = 15) {
   const one = [], many = [];
   for (let i = 0; i < rounds; i++) { one.push(await once(1)); many.push(await once(n)); }
   return { per: ((pct(many, 50) - pct(one, 50)) / (n - 1)) * 1000, n, rounds };
+}
+
+/**
+ * Many clients at once against a few live visits: each connection loops over requests picked by
+ * weight, for the whole run. Weights follow one visit's traffic: a patient opens the page, then
+ * the lobby polls its status; the clinician's page is opened now and then; monitors check health.
+ */
+async function mixedLoad(ctx, seconds, conns) {
+  const visits = [];
+  for (let i = 0; i < 5; i++) {
+    const start = new Date(Date.now() + (i + 2) * 3600_000).toISOString();
+    const appt = await post(`${ctx.sb}/_sandbox/appointments`, { tenant: 'good', start, minutes: 20 });
+    const res = await ctx.launch('good', { appointment: appt.id });
+    const code = res.text.match(/\/j\/([A-Za-z0-9_-]{12})/)?.[1];
+    if (res.status !== 200 || !code) throw new Error(`mixed load: launch ${i} failed: ${res.status}`);
+    visits.push({ code, page: res.url, cookie: res.browser.cookieHeader(res.url) });
+  }
+  const base = ctx.stack.url;
+  const kinds = [
+    ['patient page', 30, (v) => [`${base}/j/${v.code}`, {}]],
+    ['lobby status poll', 45, (v) => [`${base}/j/${v.code}/status`, {}]],
+    ['provider page', 10, (v) => [v.page, { cookie: v.cookie }]],
+    ['lobby script', 10, () => [`${base}/j/lobby.js`, {}]],
+    ['health check', 5, () => [`${base}/healthz`, {}]],
+  ];
+  const weight = kinds.reduce((a, k) => a + k[1], 0);
+  const pick = () => { let r = Math.random() * weight; for (const k of kinds) { if ((r -= k[1]) < 0) return k; } return kinds[0]; };
+  const byKind = Object.fromEntries(kinds.map((k) => [k[0], []]));
+  let total = 0, errors = 0, firstError = '';
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: conns }, async (_, c) => {
+    // Each request from another address: many patients, each far below the per-address link limit.
+    for (let i = 0; performance.now() < until; i++) {
+      const [kind, , target] = pick();
+      const [url, headers] = target(visits[(c + total) % visits.length]);
+      const t0 = performance.now();
+      try {
+        const r = await fetch(url, { headers: { 'accept-language': 'en', 'cf-connecting-ip': `10.${c}.${i & 255}.${(i >> 8) & 255}`, ...headers } });
+        await r.arrayBuffer();
+        if (r.status < 200 || r.status > 299) { errors++; firstError ||= `${kind}: ${r.status}`; }
+      } catch (e) {
+        errors++; firstError ||= `${kind}: ${e.message}`;
+      }
+      byKind[kind].push(performance.now() - t0);
+      total++;
+    }
+  }));
+  return { total, errors, firstError, byKind };
 }
 
 /** Merges overlapping request intervals: how many happened one after another. */

@@ -18,4 +18,12 @@ if [ ! -d tests/reference-client/node_modules/fhirclient ]; then
   npm install --prefix tests/reference-client --no-audit --no-fund --loglevel=error
 fi
 bash scripts/build.sh
+echo "==> the minimal Rust Worker (startup reference, bench only)"
+(
+  cd tests/minimal-worker
+  export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+  export WASM_OPT_BIN="$VISITGATE_ROOT/node_modules/binaryen/bin/wasm-opt"
+  export ESBUILD_BIN="$VISITGATE_ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
+  worker-build --release >/dev/null
+)
 node scripts/bench.mjs

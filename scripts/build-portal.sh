@@ -81,4 +81,4 @@ for f in "${first_load[@]}"; do
   fi
 done
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
-echo "portal first load: wasm+js+css = $(kib $raw) KiB raw, $(kib $gz) KiB gzip, $(kib $br) KiB brotli (budget 250 KiB brotli)"
+echo "portal first load: wasm+js+css = $(kib $raw) KiB raw, $(kib $gz) KiB gzip, $(kib $br) KiB brotli (budget 150 KiB brotli)"

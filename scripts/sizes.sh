@@ -13,9 +13,9 @@ const br = b => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PA
 const wasmDir = 'gateway/build';
 const gw = fs.readdirSync(wasmDir).filter(f => f.endsWith('.wasm')).map(f => path.join(wasmDir, f));
 const gwGz = sum(gw, gz);
-console.log(`gateway wasm: ${kib(sum(gw, b => b.length))} KiB raw, ${kib(gwGz)} KiB gzip (budget 800 KiB gzip${gwGz > 800 * 1024 ? ' — OVER' : ''})`);
+console.log(`gateway wasm: ${kib(sum(gw, b => b.length))} KiB raw, ${kib(gwGz)} KiB gzip (budget 450 KiB gzip${gwGz > 450 * 1024 ? ' — OVER' : ''})`);
 const dist = 'portal/dist/admin';
 const first = fs.readdirSync(dist).filter(f => /\.(wasm|js|css)$/.test(f)).map(f => path.join(dist, f));
 const pBr = sum(first, br);
-console.log(`portal first load (${first.map(p => path.basename(p)).join(' + ')}): ${kib(sum(first, b => b.length))} KiB raw, ${kib(sum(first, gz))} KiB gzip, ${kib(pBr)} KiB brotli (budget 250 KiB brotli${pBr > 250 * 1024 ? ' — OVER' : ''})`);
+console.log(`portal first load (${first.map(p => path.basename(p)).join(' + ')}): ${kib(sum(first, b => b.length))} KiB raw, ${kib(sum(first, gz))} KiB gzip, ${kib(pBr)} KiB brotli (budget 150 KiB brotli${pBr > 150 * 1024 ? ' — OVER' : ''})`);
 JS
