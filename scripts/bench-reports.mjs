@@ -34,7 +34,7 @@ try {
     const wait = 30_000 + (v * 7919) % 600_000;
     const duration = (v % 10 === 0) ? 0 : 300_000 + (v * 104729) % 1_800_000;
     const status = duration === 0 ? 'no_show' : 'completed';
-    lines.push(`INSERT INTO visits VALUES (${q(ref)}, ${q(tenant)}, 'fb', ${start}, ${start + 1_200_000}, ${start}, ${duration ? start + wait : 'NULL'}, ${duration}, ${duration ? wait : 'NULL'}, ${q(status)}, 2, 1, ${now});`);
+    lines.push(`INSERT INTO visits (visit_ref, tenant_id, base_id, scheduled_start_ms, scheduled_end_ms, day_ms, started_at_ms, duration_ms, lobby_wait_ms, status, peak_attendees, sms_sent, updated_at_ms) VALUES (${q(ref)}, ${q(tenant)}, 'fb', ${start}, ${start + 1_200_000}, ${start}, ${duration ? start + wait : 'NULL'}, ${duration}, ${duration ? wait : 'NULL'}, ${q(status)}, 2, 1, ${now});`);
     const rows = KINDS.map((k, i) => `(${q(tenant)}, 'fb', ${q(ref)}, ${q(String(i).padStart(6, '0'))}, ${q(k)}, ${start + i * 1000}, NULL, NULL)`);
     lines.push(`INSERT INTO events VALUES ${rows.join(', ')};`);
   }
