@@ -54,11 +54,18 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
     let t = text(lang);
     let (code, sub) = rest.split_once('/').unwrap_or((rest, ""));
     let who = client(&req);
-    if !allowed(ctx, "LINK_OPENS", &who).await {
+    // The limit and the link at once: one round trip on the page's path, not two.
+    let link = async {
+        match is_code(code) {
+            true => kv::patient_link(&kv::store(&ctx.env)?, code).await,
+            false => Ok(None),
+        }
+    };
+    let (within_limit, link) = futures_util::future::join(allowed(ctx, "LINK_OPENS", &who), link).await;
+    if !within_limit {
         return Ok(problem(429, lang, t.title, t.throttled, "link_throttled"));
     }
-    let link: Option<PatientLink> = if is_code(code) { kv::patient_link(&kv::store(&ctx.env)?, code).await? } else { None };
-    let Some(link) = link else {
+    let Some(link): Option<PatientLink> = link? else {
         if !allowed(ctx, "LINK_MISSES", &who).await {
             return Ok(problem(429, lang, t.title, t.throttled, "link_throttled"));
         }
