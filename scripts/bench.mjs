@@ -12,6 +12,7 @@
 //   6. report queries over 100,000 events in local D1 (scripts/bench-reports.mjs)
 //   7. one RS256 id_token check inside workerd (WebCrypto), beside the pure-Rust figure of 5
 //   9. startup: V8 compiling the gateway's wasm, beside the minimal Rust Worker's (tests/minimal-worker)
+//  10. cost per 1,000 visits at Cloudflare's published rates (scripts/cost.mjs)
 //   8. mixed load: BENCH_MIX_CONNS (50) connections for BENCH_MIX_SECONDS (60) over what a clinic's
 //      day sends (patient pages, lobby polls, provider pages, the lobby script, health checks)
 //
@@ -26,6 +27,7 @@ import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 import { ROOT } from '../tests/lib/harness.mjs';
 import { startLaunchStack, post } from '../tests/lib/launch.mjs';
 import { HttpBrowser } from '../tests/lib/http-browser.mjs';
+import { costRows, RATES } from './cost.mjs';
 const { referenceLaunches } = await import('../tests/reference-client/run.mjs');
 
 const DELAY = Number(process.env.BENCH_DELAY_MS ?? 50);
@@ -318,6 +320,12 @@ function wrk(url, connections) {
     p50: lat(50), p99: lat(99),
     non2xx: Number(out.match(/Non-2xx or 3xx responses:\s+(\d+)/)?.[1] ?? 0),
   };
+}
+
+// 10. Cost per 1,000 visits (scripts/cost.mjs: operations counted from the code path, published rates)
+for (const [what, one, perK, rate, usd] of costRows()) {
+  const r = (x) => (typeof x === 'number' ? round(x, 3) : x);
+  add(`cost per 1,000 visits (rates read ${RATES.read})`, what, round(usd, 4), 'USD', one === '' ? 'at the margin: monthly inclusions left out' : `${r(one)}/visit, ${r(perK)} per 1,000, ${rate}`);
 }
 
 // Table + JSON --------------------------------------------------------------------------------
