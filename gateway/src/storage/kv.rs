@@ -38,8 +38,61 @@ pub async fn iss_entry(kv: &KvStore, iss: &str) -> Result<Option<IssEntry>> {
     json(kv, &kv_keys::iss(iss)).await
 }
 
-pub async fn patient_link(kv: &KvStore, code: &str) -> Result<Option<PatientLink>> {
-    json(kv, &kv_keys::patient_link(code)).await
+/// A patient link, from this isolate's memory when it was read or written
+/// here in the last [`LINK_CACHE_SECS`]: a reload or a lobby poll reads no
+/// KV. KV itself is eventually consistent (a write can take up to 60 s to
+/// reach other locations), so this adds no staleness of a new kind; links
+/// written in this isolate (by the visit object) replace their entry at
+/// once, and expiry is checked on every request from `expires_at`.
+pub async fn patient_link(kv: &KvStore, code: &str, now: u64) -> Result<Option<PatientLink>> {
+    if let Some(link) = LINKS.with(|c| c.borrow_mut().get(code, now)) {
+        return Ok(Some(link));
+    }
+    let link: Option<PatientLink> = json(kv, &kv_keys::patient_link(code)).await?;
+    if let Some(l) = &link {
+        remember_patient_link(code, l, now);
+    }
+    Ok(link)
+}
+
+/// After writing a link to KV: this isolate serves the new value at once.
+pub fn remember_patient_link(code: &str, link: &PatientLink, now: u64) {
+    LINKS.with(|c| c.borrow_mut().put(code, link.clone(), now));
+}
+
+pub const LINK_CACHE_SECS: u64 = 10;
+const LINK_CACHE_MAX: usize = 10_000;
+
+thread_local! {
+    static LINKS: std::cell::RefCell<LinkCache> = std::cell::RefCell::new(LinkCache::default());
+}
+
+/// Links by code with the time they were read; unknown codes are never kept
+/// (a link just sent must open at once).
+#[derive(Default)]
+pub struct LinkCache(std::collections::HashMap<String, (PatientLink, u64)>);
+
+impl LinkCache {
+    pub fn get(&mut self, code: &str, now: u64) -> Option<PatientLink> {
+        match self.0.get(code) {
+            Some((link, at)) if now < at + LINK_CACHE_SECS => Some(link.clone()),
+            Some(_) => {
+                self.0.remove(code);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn put(&mut self, code: &str, link: PatientLink, now: u64) {
+        if self.0.len() >= LINK_CACHE_MAX {
+            self.0.retain(|_, (_, at)| now < *at + LINK_CACHE_SECS);
+            if self.0.len() >= LINK_CACHE_MAX {
+                self.0.clear();
+            }
+        }
+        self.0.insert(code.to_string(), (link, now));
+    }
 }
 
 /// A signed-in portal session (stored under the hash of its cookie value).
@@ -68,4 +121,42 @@ pub async fn put_session(kv: &KvStore, hash: &str, session: &Session, ttl_secs: 
 pub async fn delete_session(kv: &KvStore, hash: &str) -> Result<()> {
     kv.delete(&kv_keys::session(hash)).await.map_err(worker::Error::from)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(revoked: bool) -> PatientLink {
+        PatientLink {
+            visit_ref: "v".repeat(64),
+            tenant_id: "t".into(),
+            base_id: "b".into(),
+            start: None,
+            expires_at: 5_000,
+            clinic_phone: None,
+            revoked,
+        }
+    }
+
+    #[test]
+    fn links_are_kept_a_few_seconds_and_a_write_replaces_them() {
+        let mut c = LinkCache::default();
+        assert_eq!(c.get("abc", 100), None);
+        c.put("abc", link(false), 100);
+        assert_eq!(c.get("abc", 100 + LINK_CACHE_SECS - 1), Some(link(false)));
+        assert_eq!(c.get("abc", 100 + LINK_CACHE_SECS), None, "read again from KV");
+        c.put("abc", link(false), 200);
+        c.put("abc", link(true), 201);
+        assert_eq!(c.get("abc", 202).map(|l| l.revoked), Some(true), "a revocation written here is seen at once");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let mut c = LinkCache::default();
+        for i in 0..LINK_CACHE_MAX + 5 {
+            c.put(&format!("c{i}"), link(false), 1);
+        }
+        assert!(c.0.len() <= LINK_CACHE_MAX);
+    }
 }

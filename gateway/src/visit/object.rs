@@ -175,6 +175,7 @@ impl VisitObject {
                     .execute()
                     .await
                     .map_err(worker::Error::from)?;
+                kv::remember_patient_link(code, &link, crate::clock::now_secs());
             }
         }
         Ok(())
@@ -212,6 +213,7 @@ impl VisitObject {
             .execute()
             .await
             .map_err(worker::Error::from)?;
+        kv::remember_patient_link(&code, &link, crate::clock::now_secs());
         durable::put(&storage, "link_code", &code).await?;
         match &info.start {
             Some(start) => durable::put(&storage, "link_start", &start).await?,
