@@ -41,7 +41,7 @@ export const PER_VISIT = {
   kvReads: [
     [4, 'launch index entry + cached discovery, at /launch and again at the callback'],
     [1, 'has this clinician signed in before (callback)'],
-    [5, 'patient link at /j/<code>, arrive, live and 2 events'],
+    [5, 'patient link at /j/<code>, arrive, live and 2 events (at most: within 10 s of a read the isolate has it)'],
   ],
   kvWrites: [
     [1, 'the patient link (visit object, first launch)'],
