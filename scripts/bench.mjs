@@ -12,12 +12,13 @@
 //   6. report queries over 100,000 events in local D1 (scripts/bench-reports.mjs)
 //   7. one RS256 id_token check inside workerd (WebCrypto), beside the pure-Rust figure of 5
 //   9. startup: V8 compiling the gateway's wasm, beside the minimal Rust Worker's (tests/minimal-worker)
+//  11. the portal in Chromium: its static HTML parsed, then the tenants page usable (signed in)
 //  10. cost per 1,000 visits at Cloudflare's published rates (scripts/cost.mjs)
 //   8. mixed load: BENCH_MIX_CONNS (50) connections for BENCH_MIX_SECONDS (60) over what a clinic's
 //      day sends (patient pages, lobby polls, provider pages, the lobby script, health checks)
 //
 // Options (environment): BENCH_DELAY_MS (50), BENCH_LAUNCHES (50), BENCH_WRK_SECONDS (10),
-// BENCH_SKIP (comma list of: wrk, launch, reference, criterion, reports, idtoken, mixed).
+// BENCH_SKIP (comma list of: wrk, launch, reference, criterion, reports, idtoken, mixed, portal).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -28,6 +29,7 @@ import { ROOT } from '../tests/lib/harness.mjs';
 import { startLaunchStack, post } from '../tests/lib/launch.mjs';
 import { HttpBrowser } from '../tests/lib/http-browser.mjs';
 import { costRows, RATES } from './cost.mjs';
+import { launchBrowser } from '../tests/lib/browser.mjs';
 const { referenceLaunches } = await import('../tests/reference-client/run.mjs');
 
 const DELAY = Number(process.env.BENCH_DELAY_MS ?? 50);
@@ -104,7 +106,7 @@ if (!SKIP.has('criterion')) {
 }
 
 // 2–4. One stack with the stand-ins delaying each request by DELAY ms --------------------------
-if (!['wrk', 'launch', 'reference', 'idtoken', 'mixed'].every((k) => SKIP.has(k))) {
+if (!['wrk', 'launch', 'reference', 'idtoken', 'mixed', 'portal'].every((k) => SKIP.has(k))) {
   log(`starting the gateway and stand-ins (delay ${DELAY} ms per stand-in request)…`);
   const ctx = await startLaunchStack({ delayMs: DELAY, vars: { BENCH_ROUTES: '1' } });
   const { stack, sb } = ctx;
@@ -184,6 +186,19 @@ if (!['wrk', 'launch', 'reference', 'idtoken', 'mixed'].every((k) => SKIP.has(k)
       add('cpu (in workerd)', 'validate_id_token_rs256 (WebCrypto)', round(us.per, 1), 'µs/op', `(${us.n} checks − 1 check) / ${us.n - 1}, median of ${us.rounds} rounds`);
       const native = rows.find((r) => r.name === 'validate_id_token_rs256_pure_rust');
       if (native) add('cpu (in workerd)', 'share of the pure-Rust check (native)', round((us.per * 1000) / native.value, 2), '×', 'below 1: faster in the Worker than pure Rust natively');
+    }
+
+    if (!SKIP.has('portal')) {
+      log('the portal in Chromium…');
+      try {
+        const p = await portalTimes(stack);
+        const g = 'portal in Chromium (signed in, 10 fresh loads)';
+        add(g, 'static HTML parsed (DOMContentLoaded), p50', round(pct(p.html, 50)), 'ms', 'index.html and its boot script, no wasm yet');
+        add(g, 'tenants page usable, p50', round(pct(p.usable, 50)), 'ms', 'the tenants table has its first row');
+        add(g, 'tenants page usable, p95', round(pct(p.usable, 95)), 'ms');
+      } catch (e) {
+        log('portal timing failed:', e.message);
+      }
     }
 
     if (!SKIP.has('mixed')) {
@@ -295,6 +310,32 @@ async function mixedLoad(ctx, seconds, conns) {
     }
   }));
   return { total, errors, firstError, byKind };
+}
+
+/**
+ * Time to a usable tenants page: a one-time sign-in link, then /admin/ in a fresh browser context
+ * (nothing cached), timed from the navigation's start to the first row of the tenants table.
+ */
+async function portalTimes(stack, loads = 10) {
+  const browser = await launchBrowser();
+  const html = [], usable = [];
+  try {
+    for (let i = 0; i < loads; i++) {
+      const link = await stack.api('POST', '/api/v1/login-links', { subject: 'bench@example.org', role: 'platform_admin' });
+      if (link.status !== 201) throw new Error(`login link: ${link.status}`);
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(link.body.url);
+      await page.getByRole('table', { name: /tenants/i }).getByRole('rowheader').first().waitFor();
+      const t = await page.evaluate(() => ({ now: performance.now(), dcl: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd }));
+      html.push(t.dcl);
+      usable.push(t.now);
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  return { html, usable };
 }
 
 /** Merges overlapping request intervals: how many happened one after another. */
