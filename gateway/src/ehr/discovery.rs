@@ -85,6 +85,12 @@ pub fn remember(ctx: &Ctx, iss: &str, d: &Discovery) {
     });
 }
 
+/// Whether this isolate has a fresh discovery for `iss` (no KV read needed).
+pub fn in_memory(iss: &str) -> bool {
+    let now = crate::clock::now_secs();
+    MEMORY.with(|m| m.borrow().get(iss).is_some_and(|d| fresh(d, now)))
+}
+
 /// The cached discovery for `iss` (memory, else the KV copy the caller read
 /// alongside the launch index), else fetched.
 pub async fn get_cached(ctx: &Ctx, iss: &str, kv_copy: Option<Discovery>) -> Result<Discovery, Error> {

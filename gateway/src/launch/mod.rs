@@ -35,15 +35,18 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
-/// The launch index entry and the cached discovery of `iss`: two KV reads
-/// in parallel, both keyed by the normalised `iss`.
+/// The launch index entry and the cached discovery of `iss`: at most two KV
+/// reads in parallel, none when this isolate has both (the callback comes
+/// seconds after `/launch` read them).
 async fn resolve(ctx: &Ctx, iss: &str) -> Result<(IssEntry, Option<Discovery>)> {
     let store = kv::store(&ctx.env)?;
-    let (entry, cached) = futures_util::future::join(
-        kv::json::<IssEntry>(&store, &kv_keys::iss(iss)),
-        kv::json::<Discovery>(&store, &kv_keys::discovery(iss)),
-    )
-    .await;
+    let discovery = async {
+        match discovery::in_memory(iss) {
+            true => Ok(None),
+            false => kv::json::<Discovery>(&store, &kv_keys::discovery(iss)).await,
+        }
+    };
+    let (entry, cached) = futures_util::future::join(kv::iss_entry(&store, iss), discovery).await;
     let entry = entry?.ok_or_else(|| {
         Error::new(404, "launch_unknown_iss", format!("This EHR is not set up for virtual visits (tenant config not found for {iss}). If this is the test system, check that the test FHIR base URL is configured in the Visitgate admin portal."))
     })?;

@@ -612,6 +612,7 @@ impl ConfigStoreObject {
         for r in join_all(ops).await {
             r.map_err(worker::Error::from)?;
         }
+        super::kv::forget_iss_entries();
         Ok(())
     }
 }

@@ -34,12 +34,28 @@ pub async fn tenant(kv: &KvStore, tenant_id: &str) -> Result<Option<Tenant>> {
 }
 
 /// The launch index entry of a (normalised) `iss`.
+/// Kept [`RECENT_SECS`] in the isolate, as patient links are: a launch's
+/// callback and the provider page's polls come seconds after `/launch` read
+/// it. The config store forgets them in its isolate when it publishes.
 pub async fn iss_entry(kv: &KvStore, iss: &str) -> Result<Option<IssEntry>> {
-    json(kv, &kv_keys::iss(iss)).await
+    let now = crate::clock::now_secs();
+    if let Some(e) = ENTRIES.with(|c| c.borrow_mut().get(iss, now)) {
+        return Ok(Some(e));
+    }
+    let entry: Option<IssEntry> = json(kv, &kv_keys::iss(iss)).await?;
+    if let Some(e) = &entry {
+        ENTRIES.with(|c| c.borrow_mut().put(iss, e.clone(), now));
+    }
+    Ok(entry)
+}
+
+/// After the launch index changed: this isolate reads it from KV again.
+pub fn forget_iss_entries() {
+    ENTRIES.with(|c| c.borrow_mut().0.clear());
 }
 
 /// A patient link, from this isolate's memory when it was read or written
-/// here in the last [`LINK_CACHE_SECS`]: a reload or a lobby poll reads no
+/// here in the last [`RECENT_SECS`]: a reload or a lobby poll reads no
 /// KV. KV itself is eventually consistent (a write can take up to 60 s to
 /// reach other locations), so this adds no staleness of a new kind; links
 /// written in this isolate (by the visit object) replace their entry at
@@ -60,22 +76,28 @@ pub fn remember_patient_link(code: &str, link: &PatientLink, now: u64) {
     LINKS.with(|c| c.borrow_mut().put(code, link.clone(), now));
 }
 
-pub const LINK_CACHE_SECS: u64 = 10;
-const LINK_CACHE_MAX: usize = 10_000;
+pub const RECENT_SECS: u64 = 10;
+const RECENT_MAX: usize = 10_000;
 
 thread_local! {
-    static LINKS: std::cell::RefCell<LinkCache> = std::cell::RefCell::new(LinkCache::default());
+    static LINKS: std::cell::RefCell<Recent<PatientLink>> = std::cell::RefCell::new(Recent::default());
+    static ENTRIES: std::cell::RefCell<Recent<IssEntry>> = std::cell::RefCell::new(Recent::default());
 }
 
-/// Links by code with the time they were read; unknown codes are never kept
-/// (a link just sent must open at once).
-#[derive(Default)]
-pub struct LinkCache(std::collections::HashMap<String, (PatientLink, u64)>);
+/// Values by key with the time they were read; what KV does not have is
+/// never kept (a link just sent, a base just approved, must work at once).
+pub struct Recent<V>(std::collections::HashMap<String, (V, u64)>);
 
-impl LinkCache {
-    pub fn get(&mut self, code: &str, now: u64) -> Option<PatientLink> {
+impl<V> Default for Recent<V> {
+    fn default() -> Self {
+        Recent(std::collections::HashMap::new())
+    }
+}
+
+impl<V: Clone> Recent<V> {
+    pub fn get(&mut self, code: &str, now: u64) -> Option<V> {
         match self.0.get(code) {
-            Some((link, at)) if now < at + LINK_CACHE_SECS => Some(link.clone()),
+            Some((v, at)) if now < at + RECENT_SECS => Some(v.clone()),
             Some(_) => {
                 self.0.remove(code);
                 None
@@ -84,14 +106,14 @@ impl LinkCache {
         }
     }
 
-    pub fn put(&mut self, code: &str, link: PatientLink, now: u64) {
-        if self.0.len() >= LINK_CACHE_MAX {
-            self.0.retain(|_, (_, at)| now < *at + LINK_CACHE_SECS);
-            if self.0.len() >= LINK_CACHE_MAX {
+    pub fn put(&mut self, code: &str, value: V, now: u64) {
+        if self.0.len() >= RECENT_MAX {
+            self.0.retain(|_, (_, at)| now < *at + RECENT_SECS);
+            if self.0.len() >= RECENT_MAX {
                 self.0.clear();
             }
         }
-        self.0.insert(code.to_string(), (link, now));
+        self.0.insert(code.to_string(), (value, now));
     }
 }
 
@@ -141,11 +163,11 @@ mod tests {
 
     #[test]
     fn links_are_kept_a_few_seconds_and_a_write_replaces_them() {
-        let mut c = LinkCache::default();
+        let mut c = Recent::default();
         assert_eq!(c.get("abc", 100), None);
         c.put("abc", link(false), 100);
-        assert_eq!(c.get("abc", 100 + LINK_CACHE_SECS - 1), Some(link(false)));
-        assert_eq!(c.get("abc", 100 + LINK_CACHE_SECS), None, "read again from KV");
+        assert_eq!(c.get("abc", 100 + RECENT_SECS - 1), Some(link(false)));
+        assert_eq!(c.get("abc", 100 + RECENT_SECS), None, "read again from KV");
         c.put("abc", link(false), 200);
         c.put("abc", link(true), 201);
         assert_eq!(c.get("abc", 202).map(|l| l.revoked), Some(true), "a revocation written here is seen at once");
@@ -153,10 +175,10 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded() {
-        let mut c = LinkCache::default();
-        for i in 0..LINK_CACHE_MAX + 5 {
+        let mut c = Recent::default();
+        for i in 0..RECENT_MAX + 5 {
             c.put(&format!("c{i}"), link(false), 1);
         }
-        assert!(c.0.len() <= LINK_CACHE_MAX);
+        assert!(c.0.len() <= RECENT_MAX);
     }
 }
