@@ -129,6 +129,12 @@ test('insufficient scopes and a missing appointment', async () => {
   refused(none, 404, 'appointment_not_found', /No video visit was found for today/);
 });
 
+test('the benchmark route does not exist unless make bench asks for it (BENCH_ROUTES=1)', async () => {
+  const r = await fetch(`${ctx.stack.url}/_bench/id_token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(r.status, 404);
+  await r.text();
+});
+
 test('no open redirect: every redirect went to the gateway or the configured EHR', async () => {
   const extra = await get(`${ctx.stack.url}/launch/callback?state=x&code=y&redirect_uri=https%3A%2F%2Fevil.example&next=https%3A%2F%2Fevil.example`);
   refused(extra, 400, 'launch_cookie_missing');
