@@ -49,9 +49,10 @@ export function verifyJwtSignature(decoded, jwk) {
   }
 }
 
-/** RFC 7638 thumbprint of an RSA public JWK. */
-export function rsaThumbprint({ e, kty, n }) {
-  return createHash('sha256').update(JSON.stringify({ e, kty, n })).digest('base64url');
+/** RFC 7638 §3.2 thumbprint of a public JWK: its required members (by kty), sorted, no spaces. */
+export function thumbprint(jwk) {
+  const required = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  return createHash('sha256').update(JSON.stringify(required)).digest('base64url');
 }
 
 /** Flips bits in the signature so it no longer verifies (the `bad_signature` scenario). */
@@ -65,8 +66,12 @@ export function corruptSignature(token) {
 // The sandbox's signing keys. Generated once per process (RSA generation is slow) and shared by
 // every sandbox instance in it: `main` is published with a kid at /jwk, `single` without at /jwk/single.
 // Beside `main`, /jwk publishes one key for each other algorithm an OpenID provider may sign
-// id_tokens with (RFC 7518 §3.1: RS384, ES256, ES384), each with its own kid and `alg`, as a
-// provider that rotates or offers several algorithms does; a launch's scenario picks one.
+// id_tokens with, each with its own kid and `alg`. OpenID Connect Discovery 1.0 §3
+// (id_token_signing_alg_values_supported: RS256 MUST be supported, others MAY) and OpenID Connect
+// Core 1.0 §10.1 (a JWK Set with several keys names the one used by `kid` in the JOSE header) allow
+// it; SMART App Launch 2.2 takes its id_token from OpenID Connect. Oracle Health signs RS256 (its
+// /jwk publishes RS256 keys), which stays the default; the others stand for other SMART EHRs and
+// are used only when a launch's scenario asks (id_token_alg).
 let keysPromise;
 export function sandboxKeys() {
   keysPromise ??= (async () => {
@@ -87,7 +92,7 @@ export function sandboxKeys() {
       return { kty, crv, x, y };
     };
     const withKid = (pair, jwk, alg) => {
-      const kid = jwk.kty === 'RSA' ? rsaThumbprint(jwk) : ecThumbprint(jwk);
+      const kid = thumbprint(jwk);
       return { privateKey: pair.privateKey, kid, jwk: { ...jwk, kid, alg, use: 'sig' } };
     };
     return {
@@ -99,9 +104,4 @@ export function sandboxKeys() {
     };
   })();
   return keysPromise;
-}
-
-/** RFC 7638 thumbprint of an EC public JWK. */
-export function ecThumbprint({ crv, kty, x, y }) {
-  return createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
 }

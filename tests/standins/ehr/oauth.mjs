@@ -91,7 +91,9 @@ const SCENARIO = {
   grant_scopes: 'string', // granted instead of what was asked; echoed in the token `scope`
   token_status: [400, 500], // token endpoint fails (400 = invalid_grant)
   token_delay_ms: 'number', // token endpoint answers late
-  // key_alg_mismatch: signed RS384 with the key /jwk publishes for RS256 only (RFC 8725 §3.1: refuse)
+  // key_alg_mismatch: a fault injected on purpose, as bad_signature is: signed RS384 with the key
+  // /jwk publishes for RS256 only. No provider should do this; a client must refuse it, because a
+  // JWK's `alg` names the one algorithm the key is for (RFC 7517 §4.4; RFC 8725 §3.1).
   id_token: ['bad_signature', 'wrong_iss', 'wrong_aud', 'expired', 'wrong_nonce', 'no_fhir_user', 'key_alg_mismatch'],
   id_token_alg: ['RS256', 'RS384', 'ES256', 'ES384'], // signed with /jwk's key for this alg (default RS256)
   fhir_delay_ms: 'number', // every FHIR call with this launch's token answers late
