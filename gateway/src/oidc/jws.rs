@@ -99,8 +99,8 @@ fn public_jwk(jwk: &Jwk, alg: SigAlg) -> Result<PublicJwk<'_>, JwsError> {
 
 /// `BASE64URL(header) '.' BASE64URL(claims)`, to be signed.
 pub fn signing_input(header: &impl Serialize, claims: &impl Serialize) -> String {
-    let json = |v: Vec<u8>| URL_SAFE_NO_PAD.encode(v);
-    format!("{}.{}", json(serde_json::to_vec(header).expect("JSON")), json(serde_json::to_vec(claims).expect("JSON")))
+    let part = |json: Vec<u8>| URL_SAFE_NO_PAD.encode(json);
+    format!("{}.{}", part(serde_json::to_vec(header).expect("JSON")), part(serde_json::to_vec(claims).expect("JSON")))
 }
 
 /// The finished token.

@@ -57,7 +57,7 @@ pub async fn serve(mut req: Request, ctx: &Ctx, rest: &str) -> Result<Response> 
     // The limit and the link at once: one round trip on the page's path, not two.
     let link = async {
         match is_code(code) {
-            true => kv::patient_link(&kv::store(&ctx.env)?, code, crate::clock::now_secs()).await,
+            true => kv::patient_link(&kv::store(&ctx.env)?, code).await,
             false => Ok(None),
         }
     };

@@ -33,20 +33,30 @@ pub async fn tenant(kv: &KvStore, tenant_id: &str) -> Result<Option<Tenant>> {
     json(kv, &kv_keys::tenant(tenant_id)).await
 }
 
-/// The launch index entry of a (normalised) `iss`.
-/// Kept [`RECENT_SECS`] in the isolate, as patient links are: a launch's
-/// callback and the provider page's polls come seconds after `/launch` read
-/// it. The config store forgets them in its isolate when it publishes.
+/// The launch index entry of a (normalised) `iss`, kept [`RECENT_SECS`] in
+/// the isolate as patient links are: a launch's callback and the provider
+/// page's polls come seconds after `/launch` read it. The config store
+/// forgets them in its isolate when it publishes.
 pub async fn iss_entry(kv: &KvStore, iss: &str) -> Result<Option<IssEntry>> {
+    recent_json(&ENTRIES, kv, iss, &kv_keys::iss(iss)).await
+}
+
+/// `json`, through one of this isolate's [`Recent`] caches.
+async fn recent_json<V: Clone + serde::de::DeserializeOwned>(
+    cache: &'static std::thread::LocalKey<std::cell::RefCell<Recent<V>>>,
+    kv: &KvStore,
+    id: &str,
+    key: &str,
+) -> Result<Option<V>> {
     let now = crate::clock::now_secs();
-    if let Some(e) = ENTRIES.with(|c| c.borrow_mut().get(iss, now)) {
-        return Ok(Some(e));
+    if let Some(v) = cache.with(|c| c.borrow_mut().get(id, now)) {
+        return Ok(Some(v));
     }
-    let entry: Option<IssEntry> = json(kv, &kv_keys::iss(iss)).await?;
-    if let Some(e) = &entry {
-        ENTRIES.with(|c| c.borrow_mut().put(iss, e.clone(), now));
+    let value: Option<V> = json(kv, key).await?;
+    if let Some(v) = &value {
+        cache.with(|c| c.borrow_mut().put(id, v.clone(), now));
     }
-    Ok(entry)
+    Ok(value)
 }
 
 /// After the launch index changed: this isolate reads it from KV again.
@@ -60,15 +70,8 @@ pub fn forget_iss_entries() {
 /// reach other locations), so this adds no staleness of a new kind; links
 /// written in this isolate (by the visit object) replace their entry at
 /// once, and expiry is checked on every request from `expires_at`.
-pub async fn patient_link(kv: &KvStore, code: &str, now: u64) -> Result<Option<PatientLink>> {
-    if let Some(link) = LINKS.with(|c| c.borrow_mut().get(code, now)) {
-        return Ok(Some(link));
-    }
-    let link: Option<PatientLink> = json(kv, &kv_keys::patient_link(code)).await?;
-    if let Some(l) = &link {
-        remember_patient_link(code, l, now);
-    }
-    Ok(link)
+pub async fn patient_link(kv: &KvStore, code: &str) -> Result<Option<PatientLink>> {
+    recent_json(&LINKS, kv, code, &kv_keys::patient_link(code)).await
 }
 
 /// After writing a link to KV: this isolate serves the new value at once.
